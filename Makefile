@@ -1,0 +1,32 @@
+# One virtualenv at the repository root serves every target: the CLI is .venv/bin/vulcain.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint format install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/vulcain serve
+
+test: $(STAMP)
+	$(BIN)/ruff check vulcain tests benchmarks
+	$(BIN)/ruff format --check vulcain tests benchmarks
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix vulcain tests benchmarks
+	$(BIN)/ruff format vulcain tests benchmarks
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

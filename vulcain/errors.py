@@ -1,0 +1,64 @@
+"""The one error tree of Vulcain.
+
+Every error a user can cause or fix is a :class:`VulcainError` carrying a sentence that
+says what is wrong and the HTTP status it maps to. Code below the API (runtimes,
+preprocessing, storage) raises these without knowing about HTTP; the API renders them
+as ``{"error": message}`` and a task stores ``message`` as its ``error``.
+"""
+
+from __future__ import annotations
+
+
+class VulcainError(Exception):
+    """Base class: ``message`` is shown to the user, ``status_code`` is the HTTP status."""
+
+    status_code: int = 400
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
+class BadRequest(VulcainError):
+    status_code = 400
+
+
+class Unauthorized(VulcainError):
+    status_code = 401
+
+
+class NotFound(VulcainError):
+    status_code = 404
+
+
+class MethodNotAllowed(VulcainError):
+    status_code = 405
+
+
+class PayloadTooLarge(VulcainError):
+    status_code = 413
+
+
+class UnsupportedMediaType(VulcainError):
+    status_code = 415
+
+
+class ModelError(BadRequest):
+    """A network's files cannot be loaded or run (syntax error, corrupt weights, ...)."""
+
+
+class UnknownTensorError(BadRequest):
+    """A requested input or output name does not exist in the network."""
+
+
+class PreprocessingError(BadRequest):
+    """The preprocessing cannot be applied (mean of the wrong shape, bad target size, ...)."""
+
+
+class ImageError(BadRequest):
+    """An input image cannot be read: not an image, truncated, too large, bad data URI."""
+
+
+class FetchError(BadRequest):
+    """An image URL cannot or may not be fetched (private address, timeout, too large)."""

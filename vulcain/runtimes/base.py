@@ -1,0 +1,59 @@
+"""The interface every framework runtime implements.
+
+A runtime loads a network from a folder holding the files a user uploaded, tells which
+inputs it takes, and runs a forward pass on a batch, returning any set of named tensors.
+It knows nothing of HTTP, the database, preprocessing or batching: callers hand it ready
+tensors. A loaded runtime must be safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """An input of a network. ``shape`` uses ``None`` for dimensions that may vary."""
+
+    name: str
+    shape: tuple[int | None, ...] | None
+    dtype: str = "float32"
+
+
+class Runtime(ABC):
+    """A loaded network. Create with :meth:`load`, then call :meth:`forward`."""
+
+    framework: str
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path) -> Runtime:
+        """Load the network from ``folder``; raise :class:`vulcain.errors.ModelError`."""
+
+    @abstractmethod
+    def inputs(self) -> list[TensorSpec]:
+        """The tensors that can be fed (placeholders or, for TensorFlow, any tensor)."""
+
+    @abstractmethod
+    def can_feed(self, name: str) -> bool:
+        """Whether ``name`` may be fed an image tensor."""
+
+    @abstractmethod
+    def has_output(self, name: str) -> bool:
+        """Whether ``name`` names a layer or tensor that :meth:`forward` can return."""
+
+    @abstractmethod
+    def forward(
+        self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Run one batch. Unknown names raise :class:`vulcain.errors.UnknownTensorError`
+        naming them and listing known ones. Results keep the batch as first dimension
+        where the network does."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the runtime holds (sessions, native memory)."""

@@ -1,0 +1,87 @@
+"""The public objects of the Networks API as pydantic models.
+
+The preprocessing models are shared by the API (validation of what users upload) and by
+the inference code (what to do to each image), so they live here, below both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DimensionOrder = Literal["NCHW", "NCWH", "NHWC", "NWHC"]
+ResizeType = Literal["SQUASH", "CROP", "FILL", "NETWORK"]
+ColorChannels = Literal["RGB", "BGR", "L"]
+DataType = Literal["FLOAT32"]
+
+MEAN_FILE_SUFFIXES = (".binaryproto", ".npy")
+_TARGET_SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?$")
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+class ImagePreprocessing(BaseModel):
+    """How one image input is turned into a tensor (DESIGN.md section 2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimension_order: DimensionOrder = "NCHW"
+    resize_type: ResizeType = "SQUASH"
+    target_size: str
+    color_channels: ColorChannels = "BGR"
+    pixel_scaling: float = Field(default=255.0, gt=0)
+    mean_file: str | None = None
+    data_type: DataType = "FLOAT32"
+
+    _normalize_case = field_validator(
+        "dimension_order", "resize_type", "color_channels", "data_type", mode="before"
+    )(_upper)
+
+    @field_validator("target_size")
+    @classmethod
+    def _check_target_size(cls, value: str) -> str:
+        match = _TARGET_SIZE.match(value)
+        if not match or any(int(side) <= 0 for side in match.groups() if side is not None):
+            raise ValueError("must be 'WxH' or 'N' with positive integers, e.g. '224x224'")
+        return value.strip()
+
+    @field_validator("mean_file")
+    @classmethod
+    def _check_mean_file(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.endswith(MEAN_FILE_SUFFIXES):
+            raise ValueError("must end in .binaryproto or .npy")
+        return value
+
+    @property
+    def target(self) -> tuple[int, int] | int:
+        """``(width, height)`` for a ``WxH`` target, or ``N`` for a single-number target."""
+        match = _TARGET_SIZE.match(self.target_size)
+        assert match is not None
+        width, height = match.groups()
+        return int(width) if height is None else (int(width), int(height))
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color_channels == "L" else 3
+
+
+class InputPreprocessing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tensor_name: str = Field(min_length=1)
+    image: ImagePreprocessing
+
+
+class Preprocessing(BaseModel):
+    """The preprocessing object of a network: one entry per network input, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[InputPreprocessing] = Field(min_length=1)
+    batched_output: bool = True
