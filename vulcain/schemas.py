@@ -85,3 +85,48 @@ class Preprocessing(BaseModel):
 
     inputs: list[InputPreprocessing] = Field(min_length=1)
     batched_output: bool = True
+
+
+class BoundingBox(BaseModel):
+    """A box relative to the image size, every coordinate in [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    xmin: float = Field(ge=0, le=1)
+    ymin: float = Field(ge=0, le=1)
+    xmax: float = Field(ge=0, le=1)
+    ymax: float = Field(ge=0, le=1)
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
+class ImageInput(BaseModel):
+    """One image to infer on. ``source`` is a URL, a ``data:image/*;...`` string, or the
+    raw bytes of an uploaded file part."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | bytes
+    bbox: BoundingBox | None = None
+    polygon: list[Point] | None = Field(default=None, min_length=3)
+    crop_uniform_background: bool = False
+
+
+class InferenceInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image: ImageInput
+
+
+class InferenceRequest(BaseModel):
+    """The body of ``POST .../inference``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[InferenceInput] = Field(min_length=1)
+    output_tensors: list[str] = Field(min_length=1)
