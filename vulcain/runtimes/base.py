@@ -44,6 +44,15 @@ class Runtime(ABC):
         """Whether ``name`` may be fed an image tensor."""
 
     @abstractmethod
+    def outputs(self) -> list[str]:
+        """Every name :meth:`forward` can return (layers, or tensors for TensorFlow)."""
+
+    @abstractmethod
+    def final_outputs(self) -> list[str]:
+        """The network's own outputs (Caffe's top layers, TF signature outputs, ONNX graph
+        outputs): what a warm-up pass fetches."""
+
+    @abstractmethod
     def has_output(self, name: str) -> bool:
         """Whether ``name`` names a layer or tensor that :meth:`forward` can return."""
 
