@@ -1,0 +1,110 @@
+"""The few Caffe protobuf messages Vulcain reads and writes, with no Caffe install.
+
+The messages are built at import time from a ``FileDescriptorProto`` whose field numbers
+are exactly those of BVLC's ``caffe.proto``, so that files written with them are read by
+OpenCV's Caffe importer and real ``.caffemodel`` / ``.binaryproto`` files parse with them.
+Only the fields Vulcain needs are declared; anything else in a file is kept as unknown
+fields when parsing binary data and may be skipped when parsing text
+(``text_format.Parse(..., allow_unknown_field=True)``).
+"""
+
+from __future__ import annotations
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+_F = descriptor_pb2.FieldDescriptorProto
+_OPTIONAL = _F.LABEL_OPTIONAL
+_REPEATED = _F.LABEL_REPEATED
+
+# (name, number, label, type, type_name or "", packed)
+_FieldSpec = tuple[str, int, int, int, str, bool]
+
+_MESSAGES: dict[str, list[_FieldSpec]] = {
+    "BlobShape": [("dim", 1, _REPEATED, _F.TYPE_INT64, "", True)],
+    "BlobProto": [
+        ("shape", 7, _OPTIONAL, _F.TYPE_MESSAGE, ".caffe.BlobShape", False),
+        ("data", 5, _REPEATED, _F.TYPE_FLOAT, "", True),
+        ("diff", 6, _REPEATED, _F.TYPE_FLOAT, "", True),
+        ("double_data", 8, _REPEATED, _F.TYPE_DOUBLE, "", True),
+        ("double_diff", 9, _REPEATED, _F.TYPE_DOUBLE, "", True),
+        ("num", 1, _OPTIONAL, _F.TYPE_INT32, "", False),
+        ("channels", 2, _OPTIONAL, _F.TYPE_INT32, "", False),
+        ("height", 3, _OPTIONAL, _F.TYPE_INT32, "", False),
+        ("width", 4, _OPTIONAL, _F.TYPE_INT32, "", False),
+    ],
+    "BlobProtoArray": [("blobs", 1, _REPEATED, _F.TYPE_MESSAGE, ".caffe.BlobProto", False)],
+    "InputParameter": [("shape", 1, _REPEATED, _F.TYPE_MESSAGE, ".caffe.BlobShape", False)],
+    "PythonParameter": [
+        ("module", 1, _OPTIONAL, _F.TYPE_STRING, "", False),
+        ("layer", 2, _OPTIONAL, _F.TYPE_STRING, "", False),
+        ("param_str", 3, _OPTIONAL, _F.TYPE_STRING, "", False),
+        ("share_in_parallel", 4, _OPTIONAL, _F.TYPE_BOOL, "", False),
+    ],
+    "LayerParameter": [
+        ("name", 1, _OPTIONAL, _F.TYPE_STRING, "", False),
+        ("type", 2, _OPTIONAL, _F.TYPE_STRING, "", False),
+        ("bottom", 3, _REPEATED, _F.TYPE_STRING, "", False),
+        ("top", 4, _REPEATED, _F.TYPE_STRING, "", False),
+        ("phase", 10, _OPTIONAL, _F.TYPE_ENUM, ".caffe.Phase", False),
+        ("blobs", 7, _REPEATED, _F.TYPE_MESSAGE, ".caffe.BlobProto", False),
+        ("python_param", 130, _OPTIONAL, _F.TYPE_MESSAGE, ".caffe.PythonParameter", False),
+        ("input_param", 143, _OPTIONAL, _F.TYPE_MESSAGE, ".caffe.InputParameter", False),
+    ],
+    "NetParameter": [
+        ("name", 1, _OPTIONAL, _F.TYPE_STRING, "", False),
+        ("input", 3, _REPEATED, _F.TYPE_STRING, "", False),
+        ("input_shape", 8, _REPEATED, _F.TYPE_MESSAGE, ".caffe.BlobShape", False),
+        ("input_dim", 4, _REPEATED, _F.TYPE_INT32, "", False),
+        ("layer", 100, _REPEATED, _F.TYPE_MESSAGE, ".caffe.LayerParameter", False),
+    ],
+}
+
+
+def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="vulcain/caffe.proto", package="caffe", syntax="proto2"
+    )
+    phase = proto.enum_type.add(name="Phase")
+    phase.value.add(name="TRAIN", number=0)
+    phase.value.add(name="TEST", number=1)
+    for message_name, fields in _MESSAGES.items():
+        message = proto.message_type.add(name=message_name)
+        for name, number, label, type_, type_name, packed in fields:
+            field = message.field.add(name=name, number=number, label=label, type=type_)
+            if type_name:
+                field.type_name = type_name
+            if packed:
+                field.options.packed = True
+    return proto
+
+
+_POOL = descriptor_pool.DescriptorPool()
+_POOL.Add(_file_descriptor())
+
+
+def _message_class(name: str) -> type:
+    return message_factory.GetMessageClass(_POOL.FindMessageTypeByName(f"caffe.{name}"))
+
+
+BlobShape = _message_class("BlobShape")
+BlobProto = _message_class("BlobProto")
+BlobProtoArray = _message_class("BlobProtoArray")
+InputParameter = _message_class("InputParameter")
+PythonParameter = _message_class("PythonParameter")
+LayerParameter = _message_class("LayerParameter")
+NetParameter = _message_class("NetParameter")
+
+TRAIN = 0
+TEST = 1
+
+__all__ = [
+    "TEST",
+    "TRAIN",
+    "BlobProto",
+    "BlobProtoArray",
+    "BlobShape",
+    "InputParameter",
+    "LayerParameter",
+    "NetParameter",
+    "PythonParameter",
+]
