@@ -1,0 +1,342 @@
+"""Builders of real model files for tests (no model can be downloaded here).
+
+Each builder writes files into ``dest`` and returns a dict mapping the name a user would
+upload (``deploy.prototxt``, ``variables.index``, ``model.onnx``, ...) to its path.
+TensorFlow is imported inside the TensorFlow builders only.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from vulcain.caffe_proto import BlobProto, NetParameter
+
+# ---------------------------------------------------------------- Caffe
+
+
+def _blob(array: np.ndarray) -> BlobProto:
+    blob = BlobProto()
+    blob.shape.dim.extend(array.shape)
+    blob.data.extend(np.asarray(array, dtype=np.float32).ravel().tolist())
+    return blob
+
+
+def _write_caffe(
+    dest: Path, prototxt: str, weights: dict[str, list[np.ndarray]], name: str
+) -> dict[str, Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    net = NetParameter(name=name)
+    for layer_name, arrays in weights.items():
+        layer = net.layer.add(name=layer_name)
+        layer.blobs.extend(_blob(array) for array in arrays)
+    deploy = dest / "deploy.prototxt"
+    deploy.write_text(prototxt)
+    snapshot = dest / "snapshot.caffemodel"
+    snapshot.write_bytes(net.SerializeToString())
+    return {"deploy.prototxt": deploy, "snapshot.caffemodel": snapshot}
+
+
+def caffe_identity(
+    dest: Path, *, input_name: str = "data", channels: int = 3, height: int = 8, width: int = 8
+) -> dict[str, Path]:
+    """Layer ``out`` is a 1x1 convolution with identity weights: exactly its input."""
+    prototxt = f"""name: "identity"
+input: "{input_name}"
+input_shape {{ dim: 1 dim: {channels} dim: {height} dim: {width} }}
+layer {{
+  name: "out"
+  type: "Convolution"
+  bottom: "{input_name}"
+  top: "out"
+  convolution_param {{ num_output: {channels} kernel_size: 1 }}
+}}
+"""
+    kernel = np.eye(channels, dtype=np.float32).reshape(channels, channels, 1, 1)
+    bias = np.zeros(channels, dtype=np.float32)
+    return _write_caffe(dest, prototxt, {"out": [kernel, bias]}, "identity")
+
+
+SMALL_CNN_FILTERS = 4
+SMALL_CNN_CLASSES = 5
+
+
+def _small_cnn_weights(
+    channels: int, height: int, width: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """conv kernel (O, I, 3, 3), conv bias, fc weight (classes, O*H/2*W/2), fc bias."""
+    rng = np.random.default_rng(seed)
+    conv_w = rng.normal(0, 0.5, (SMALL_CNN_FILTERS, channels, 3, 3)).astype(np.float32)
+    conv_b = rng.normal(0, 0.1, SMALL_CNN_FILTERS).astype(np.float32)
+    features = SMALL_CNN_FILTERS * (height // 2) * (width // 2)
+    fc_w = rng.normal(0, 0.1, (SMALL_CNN_CLASSES, features)).astype(np.float32)
+    fc_b = rng.normal(0, 0.1, SMALL_CNN_CLASSES).astype(np.float32)
+    return conv_w, conv_b, fc_w, fc_b
+
+
+def caffe_small_cnn(
+    dest: Path, *, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0
+) -> dict[str, Path]:
+    """Input ``data``; layers conv1 (3x3, pad 1) -> relu1 -> pool1 (max 2x2) -> fc1 -> prob."""
+    prototxt = f"""name: "small_cnn"
+layer {{
+  name: "data"
+  type: "Input"
+  top: "data"
+  input_param {{ shape {{ dim: 1 dim: {channels} dim: {height} dim: {width} }} }}
+}}
+layer {{
+  name: "conv1"
+  type: "Convolution"
+  bottom: "data"
+  top: "conv1"
+  convolution_param {{ num_output: {SMALL_CNN_FILTERS} kernel_size: 3 pad: 1 }}
+}}
+layer {{ name: "relu1" type: "ReLU" bottom: "conv1" top: "relu1" }}
+layer {{
+  name: "pool1"
+  type: "Pooling"
+  bottom: "relu1"
+  top: "pool1"
+  pooling_param {{ pool: MAX kernel_size: 2 stride: 2 }}
+}}
+layer {{
+  name: "fc1"
+  type: "InnerProduct"
+  bottom: "pool1"
+  top: "fc1"
+  inner_product_param {{ num_output: {SMALL_CNN_CLASSES} }}
+}}
+layer {{ name: "prob" type: "Softmax" bottom: "fc1" top: "prob" }}
+"""
+    conv_w, conv_b, fc_w, fc_b = _small_cnn_weights(channels, height, width, seed)
+    weights = {"conv1": [conv_w, conv_b], "fc1": [fc_w, fc_b]}
+    return _write_caffe(dest, prototxt, weights, "small_cnn")
+
+
+PROPOSAL_ANCHORS = 9
+
+
+def caffe_proposal_net(dest: Path, *, height: int = 64, width: int = 64) -> dict[str, Path]:
+    """Faster-RCNN-like: inputs ``data`` and ``im_info``; a stride-16 feature map ``conv1``,
+    heads ``rpn_cls_prob_reshape`` and ``rpn_bbox_pred``, and the ``type: "Python"``
+    ``rpn.proposal_layer`` layer ``proposal`` producing ``rois``."""
+    anchors = PROPOSAL_ANCHORS
+    prototxt = f"""name: "proposal_net"
+input: "data"
+input_shape {{ dim: 1 dim: 3 dim: {height} dim: {width} }}
+input: "im_info"
+input_shape {{ dim: 1 dim: 3 }}
+layer {{
+  name: "conv1"
+  type: "Convolution"
+  bottom: "data"
+  top: "conv1"
+  convolution_param {{ num_output: 8 kernel_size: 16 stride: 16 }}
+}}
+layer {{ name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }}
+layer {{
+  name: "rpn_cls_score"
+  type: "Convolution"
+  bottom: "conv1"
+  top: "rpn_cls_score"
+  convolution_param {{ num_output: {2 * anchors} kernel_size: 1 }}
+}}
+layer {{
+  name: "rpn_bbox_pred"
+  type: "Convolution"
+  bottom: "conv1"
+  top: "rpn_bbox_pred"
+  convolution_param {{ num_output: {4 * anchors} kernel_size: 1 }}
+}}
+layer {{
+  bottom: "rpn_cls_score"
+  top: "rpn_cls_score_reshape"
+  name: "rpn_cls_score_reshape"
+  type: "Reshape"
+  reshape_param {{ shape {{ dim: 0 dim: 2 dim: -1 dim: 0 }} }}
+}}
+layer {{
+  name: "rpn_cls_prob"
+  type: "Softmax"
+  bottom: "rpn_cls_score_reshape"
+  top: "rpn_cls_prob"
+}}
+layer {{
+  name: "rpn_cls_prob_reshape"
+  type: "Reshape"
+  bottom: "rpn_cls_prob"
+  top: "rpn_cls_prob_reshape"
+  reshape_param {{ shape {{ dim: 0 dim: {2 * anchors} dim: -1 dim: 0 }} }}
+}}
+layer {{
+  name: "proposal"
+  type: "Python"
+  bottom: "rpn_cls_prob_reshape"
+  bottom: "rpn_bbox_pred"
+  bottom: "im_info"
+  top: "rois"
+  python_param {{
+    module: "rpn.proposal_layer"
+    layer: "ProposalLayer"
+    param_str: "'feat_stride': 16"
+  }}
+}}
+"""
+    rng = np.random.default_rng(7)
+    weights = {
+        "conv1": [
+            rng.normal(0, 0.05, (8, 3, 16, 16)).astype(np.float32),
+            np.zeros(8, np.float32),
+        ],
+        "rpn_cls_score": [
+            rng.normal(0, 0.5, (2 * anchors, 8, 1, 1)).astype(np.float32),
+            np.zeros(2 * anchors, np.float32),
+        ],
+        "rpn_bbox_pred": [
+            rng.normal(0, 0.05, (4 * anchors, 8, 1, 1)).astype(np.float32),
+            np.zeros(4 * anchors, np.float32),
+        ],
+    }
+    return _write_caffe(dest, prototxt, weights, "proposal_net")
+
+
+# ---------------------------------------------------------------- TensorFlow
+
+
+def _save_tf(dest: Path, graph: object, session: object, inputs: dict, outputs: dict) -> dict:
+    """Export a SavedModel (serve tag, default signature) and flatten it into ``dest``."""
+    import tensorflow as tf
+
+    dest.mkdir(parents=True, exist_ok=True)
+    export = dest / "_export"
+    if export.exists():
+        shutil.rmtree(export)
+    with graph.as_default():
+        builder = tf.compat.v1.saved_model.Builder(str(export))
+        signature = tf.compat.v1.saved_model.predict_signature_def(inputs=inputs, outputs=outputs)
+        builder.add_meta_graph_and_variables(
+            session,
+            [tf.compat.v1.saved_model.tag_constants.SERVING],
+            signature_def_map={"serving_default": signature},
+        )
+        builder.save()
+    files: dict[str, Path] = {}
+    for path in [export / "saved_model.pb", *sorted((export / "variables").iterdir())]:
+        target = dest / path.name
+        shutil.move(path, target)
+        files[path.name] = target
+    shutil.rmtree(export)
+    return files
+
+
+def tf_identity(dest: Path, *, input_name: str = "input", channels: int = 3) -> dict[str, Path]:
+    """Placeholder ``input_name`` [None, None, None, channels]; ``output`` = input * ones,
+    where ``ones`` is a variable (so variables files exist)."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        image = v1.placeholder(tf.float32, [None, None, None, channels], name=input_name)
+        ones = v1.Variable(np.ones(channels, np.float32), name="ones")
+        output = tf.multiply(image, ones, name="output")
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            return _save_tf(dest, graph, session, {"input": image}, {"output": output})
+
+
+def tf_small_cnn(
+    dest: Path, *, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0
+) -> dict[str, Path]:
+    """Placeholder ``input`` [None, H, W, C] (NHWC); tensors ``conv1/Conv2D``,
+    ``conv1/BiasAdd``, ``conv1/Relu``, ``pool1/MaxPool``, ``pool1/to_nchw``, ``flatten``,
+    ``logits``, ``prob``. Same weights as :func:`caffe_small_cnn` for the same seed."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    conv_w, conv_b, fc_w, fc_b = _small_cnn_weights(channels, height, width, seed)
+    graph = tf.Graph()
+    with graph.as_default():
+        image = v1.placeholder(tf.float32, [None, height, width, channels], name="input")
+        with v1.name_scope("conv1"):
+            kernel = v1.Variable(conv_w.transpose(2, 3, 1, 0), name="kernel")
+            bias = v1.Variable(conv_b, name="bias")
+            conv = tf.nn.conv2d(image, kernel, strides=1, padding="SAME", name="Conv2D")
+            relu = tf.nn.relu(tf.nn.bias_add(conv, bias, name="BiasAdd"), name="Relu")
+        with v1.name_scope("pool1"):
+            pool = tf.nn.max_pool2d(relu, 2, 2, padding="VALID", name="MaxPool")
+        features = SMALL_CNN_FILTERS * (height // 2) * (width // 2)
+        nchw = tf.transpose(pool, [0, 3, 1, 2], name="pool1/to_nchw")
+        flat = tf.reshape(nchw, [-1, features], name="flatten")
+        fc_kernel = v1.Variable(fc_w.T, name="fc1_kernel")
+        fc_bias = v1.Variable(fc_b, name="fc1_bias")
+        logits = tf.add(tf.matmul(flat, fc_kernel), fc_bias, name="logits")
+        prob = tf.nn.softmax(logits, name="prob")
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            return _save_tf(dest, graph, session, {"input": image}, {"prob": prob})
+
+
+# ---------------------------------------------------------------- ONNX
+
+
+def _write_onnx(dest: Path, graph: onnx.GraphProto) -> dict[str, Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = dest / "model.onnx"
+    onnx.save(model, str(path))
+    return {"model.onnx": path}
+
+
+def onnx_identity(dest: Path, *, input_name: str = "data", channels: int = 3) -> dict[str, Path]:
+    """Input ``input_name`` [N, C, H, W] with dynamic N, H, W; ``out`` = input * ones."""
+    ones = numpy_helper.from_array(np.ones((1, channels, 1, 1), np.float32), "ones")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", [input_name, "ones"], ["out"], name="out")],
+        "identity",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", channels, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", channels, "H", "W"])],
+        initializer=[ones],
+    )
+    return _write_onnx(dest, graph)
+
+
+def onnx_small_cnn(
+    dest: Path, *, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0
+) -> dict[str, Path]:
+    """Input ``data`` [N, C, H, W] (dynamic N); node and tensor names conv1, relu1, pool1,
+    flatten, fc1, prob (graph output). Same weights as :func:`caffe_small_cnn`."""
+    conv_w, conv_b, fc_w, fc_b = _small_cnn_weights(channels, height, width, seed)
+    initializers = [
+        numpy_helper.from_array(conv_w, "conv1_w"),
+        numpy_helper.from_array(conv_b, "conv1_b"),
+        numpy_helper.from_array(fc_w, "fc1_w"),
+        numpy_helper.from_array(fc_b, "fc1_b"),
+    ]
+    nodes = [
+        helper.make_node(
+            "Conv", ["data", "conv1_w", "conv1_b"], ["conv1"], name="conv1", pads=[1, 1, 1, 1]
+        ),
+        helper.make_node("Relu", ["conv1"], ["relu1"], name="relu1"),
+        helper.make_node(
+            "MaxPool", ["relu1"], ["pool1"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+        helper.make_node("Flatten", ["pool1"], ["flatten"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flatten", "fc1_w", "fc1_b"], ["fc1"], name="fc1", transB=1),
+        helper.make_node("Softmax", ["fc1"], ["prob"], name="prob", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "small_cnn",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", channels, height, width])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", SMALL_CNN_CLASSES])],
+        initializer=initializers,
+    )
+    return _write_onnx(dest, graph)
