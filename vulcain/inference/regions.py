@@ -1,0 +1,108 @@
+"""Step 2 of DESIGN.md section 2: the part of an image a request asks for.
+
+``crop_uniform_background`` trims borders first, then ``bbox`` crops, then ``polygon``
+crops to its bounding box and paints what lies outside it white. Relative coordinates
+become pixels as ``x0 = floor(xmin * w)``, ``x1 = ceil(xmax * w)`` (exclusive), clipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from vulcain.errors import ImageError
+from vulcain.schemas import BoundingBox, Point
+
+OUTSIDE_POLYGON = 255
+BACKGROUND_TOLERANCE = 8
+"""Largest per-channel difference from the corner colour still counted as background,
+so that JPEG noise in a flat border does not stop the trimming."""
+
+_SUBPIXEL_BITS = 8
+
+
+def apply_region(
+    image: np.ndarray,
+    *,
+    bbox: BoundingBox | None = None,
+    polygon: Sequence[Point] | None = None,
+    crop_uniform_background: bool = False,
+) -> np.ndarray:
+    """Return the requested region of an H x W x C image (a view when only cropping)."""
+    if crop_uniform_background:
+        image = trim_uniform_background(image)
+    if bbox is not None:
+        image = crop_box(image, bbox.xmin, bbox.ymin, bbox.xmax, bbox.ymax, what="bbox")
+    if polygon is not None:
+        image = mask_polygon(image, polygon)
+    return image
+
+
+def pixel_box(
+    height: int, width: int, xmin: float, ymin: float, xmax: float, ymax: float
+) -> tuple[int, int, int, int]:
+    """Relative box to clipped pixel bounds ``(x0, y0, x1, y1)``, ends exclusive."""
+    x0 = min(max(math.floor(xmin * width), 0), width)
+    y0 = min(max(math.floor(ymin * height), 0), height)
+    x1 = min(max(math.ceil(xmax * width), 0), width)
+    y1 = min(max(math.ceil(ymax * height), 0), height)
+    return x0, y0, x1, y1
+
+
+def crop_box(
+    image: np.ndarray, xmin: float, ymin: float, xmax: float, ymax: float, *, what: str
+) -> np.ndarray:
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = pixel_box(height, width, xmin, ymin, xmax, ymax)
+    if x1 <= x0 or y1 <= y0:
+        raise ImageError(
+            f"the {what} (xmin={xmin}, ymin={ymin}, xmax={xmax}, ymax={ymax}) covers no pixel "
+            f"of the {width}x{height} image: it needs xmin < xmax and ymin < ymax."
+        )
+    return image[y0:y1, x0:x1]
+
+
+def mask_polygon(image: np.ndarray, polygon: Sequence[Point]) -> np.ndarray:
+    """Crop to the polygon's bounding box and paint white every pixel whose centre lies
+    outside the polygon."""
+    if len(polygon) < 3:
+        raise ImageError(f"a polygon needs at least 3 points, got {len(polygon)}.")
+    xs = [point.x for point in polygon]
+    ys = [point.y for point in polygon]
+    height, width = image.shape[:2]
+    x0, y0, _, _ = pixel_box(height, width, min(xs), min(ys), max(xs), max(ys))
+    cropped = crop_box(image, min(xs), min(ys), max(xs), max(ys), what="polygon's bounding box")
+    # Pixel i covers [i, i + 1) in relative coordinates times the size; OpenCV draws on
+    # pixel centres, hence the half-pixel shift.
+    one = 1 << _SUBPIXEL_BITS
+    vertices = np.array(
+        [
+            [round((p.x * width - 0.5 - x0) * one), round((p.y * height - 0.5 - y0) * one)]
+            for p in polygon
+        ],
+        dtype=np.int32,
+    )
+    mask = np.zeros(cropped.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [vertices], 255, lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
+    result = cropped.copy()
+    result[mask == 0] = OUTSIDE_POLYGON
+    return result
+
+
+def trim_uniform_background(image: np.ndarray) -> np.ndarray:
+    """Remove the border rows and columns whose every pixel is within
+    :data:`BACKGROUND_TOLERANCE` of the top-left pixel's colour. An image that is all
+    background is returned whole."""
+    corner = image[0, 0].astype(np.int16)
+    difference = np.abs(image.astype(np.int16) - corner)
+    if difference.ndim == 3:
+        difference = difference.max(axis=2)
+    foreground = difference > BACKGROUND_TOLERANCE
+    rows = np.flatnonzero(foreground.any(axis=1))
+    if rows.size == 0:
+        return image
+    columns = np.flatnonzero(foreground.any(axis=0))
+    return image[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
