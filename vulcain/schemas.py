@@ -7,9 +7,10 @@ the inference code (what to do to each image), so they live here, below both.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 DimensionOrder = Literal["NCHW", "NCWH", "NHWC", "NWHC"]
 ResizeType = Literal["SQUASH", "CROP", "FILL", "NETWORK"]
@@ -130,3 +131,62 @@ class InferenceRequest(BaseModel):
 
     inputs: list[InferenceInput] = Field(min_length=1)
     output_tensors: list[str] = Field(min_length=1)
+
+
+def _iso_utc(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+"""A datetime shown as ISO 8601 UTC with a ``Z``, e.g. ``2018-02-16T16:37:25.148189Z``."""
+
+TaskStatus = Literal["pending", "success", "error"]
+
+
+class Network(BaseModel):
+    """A network as the API shows it. ``public_id`` is its slug once published."""
+
+    id: int
+    name: str
+    description: str
+    metadata: dict[str, Any]
+    framework: str
+    preprocessing: Preprocessing
+    task_id: int
+    public_id: str | None = None
+    create_date: UtcDatetime
+    update_date: UtcDatetime
+
+
+class NetworkUpdate(BaseModel):
+    """The body of a PATCH: only these fields may change; ``None`` leaves a field as is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class Task(BaseModel):
+    """A deployment or inference task. ``data`` holds the result of a successful task."""
+
+    id: int
+    name: str
+    status: TaskStatus
+    error: str | None = None
+    data: dict[str, Any] | None = None
+    create_date: UtcDatetime
+    update_date: UtcDatetime
+
+
+class Account(BaseModel):
+    """Who a request comes from. The API key is never part of it (only its hash is kept)."""
+
+    id: int
+    name: str
+    app_id: str
+    is_admin: bool
+    create_date: UtcDatetime

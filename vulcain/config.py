@@ -1,0 +1,89 @@
+"""Settings of a Vulcain process, read from ``VULCAIN_*`` environment variables or ``.env``.
+
+One :class:`Settings` object is built at start and passed down explicitly; nothing reads
+the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vulcain.inference.engine import EngineSettings
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+class Settings(BaseSettings):
+    """Every setting of Vulcain (DESIGN.md section 5). Field ``x`` is ``VULCAIN_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VULCAIN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    host: str = "127.0.0.1"
+    """Address ``vulcain serve`` listens on."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """Port ``vulcain serve`` listens on."""
+    data_dir: Path = Path("./data")
+    """Folder for the SQLite file, local blobs and the engine's working files."""
+    database_url: str = ""
+    """SQLAlchemy URL (``sqlite:///...`` or ``postgresql+psycopg://...``); empty means a
+    SQLite file ``vulcain.db`` in the data folder."""
+    storage_url: str = ""
+    """Where network files live (``file:///path``); empty means the folder ``blobs`` in the
+    data folder."""
+    workers: int = Field(default_factory=_default_workers, ge=1)
+    """Threads of the in-process task queue (deployments and inferences)."""
+    max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
+    """Largest request body accepted; larger bodies answer 413."""
+    bootstrap_api_key: str | None = None
+    """An admin account with this API key exists after start."""
+    fetch_allow_hosts: str = ""
+    """Comma-separated hosts or CIDRs that image URLs may reach despite the private-address
+    guard."""
+    task_retention_seconds: float = Field(default=86400, gt=0)
+    """Finished inference tasks older than this are purged, with their stored request."""
+    purge_interval_seconds: float = Field(default=300, gt=0)
+    """How often the purge of old inference tasks runs."""
+    task_wait_max_seconds: float = Field(default=60, ge=0)
+    """Longest a client may wait for a task to finish in one request (long-poll)."""
+    max_models: int = Field(default=8, ge=1)
+    """Loaded networks kept in the engine's cache."""
+    fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Largest image the server downloads from a URL."""
+    fetch_timeout_seconds: float = Field(default=15.0, gt=0)
+    """Time limit to download an image from a URL."""
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        data_dir = self.data_dir.expanduser().absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{data_dir / 'vulcain.db'}"
+        if not self.storage_url:
+            self.storage_url = (data_dir / "blobs").as_uri()
+        return self
+
+    @property
+    def allowed_fetch_hosts(self) -> tuple[str, ...]:
+        """``fetch_allow_hosts`` split on commas, blanks dropped."""
+        return tuple(host.strip() for host in self.fetch_allow_hosts.split(",") if host.strip())
+
+    def engine_settings(self) -> EngineSettings:
+        """The settings of the inference engine derived from these."""
+        return EngineSettings(
+            work_dir=self.data_dir.expanduser().absolute() / "engine",
+            max_models=self.max_models,
+            fetch_allow_hosts=self.allowed_fetch_hosts,
+            fetch_max_bytes=self.fetch_max_bytes,
+            fetch_timeout_s=self.fetch_timeout_seconds,
+        )

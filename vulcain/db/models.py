@@ -1,0 +1,160 @@
+"""SQLAlchemy models: accounts, networks, their files, blobs, tasks and stored requests.
+
+Every change to these tables needs an Alembic migration in ``vulcain/db/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite returns naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    app_id: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskRow(Base):
+    """A deployment or inference task: the single truth of its status.
+
+    ``network_id`` is a plain column, not a foreign key: a task outlives the network it
+    was about (its result stays readable after the network is deleted).
+    """
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    network_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+    update_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_tasks_account_id_id", "account_id", "id"),
+        Index("ix_tasks_status_kind_update_date", "status", "kind", "update_date"),
+    )
+
+
+class InferenceRequestRow(Base):
+    """The stored body of an inference request (images included) until its task is purged."""
+
+    __tablename__ = "inference_requests"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NetworkRow(Base):
+    __tablename__ = "networks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    framework: Mapped[str] = mapped_column(String(64))
+    preprocessing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    public_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    inputs: Mapped[list[Any] | None] = mapped_column(JSON)
+    outputs: Mapped[list[Any] | None] = mapped_column(JSON)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+    update_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+    files: Mapped[list[NetworkFileRow]] = relationship(
+        back_populates="network", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (Index("ix_networks_account_id_id", "account_id", "id"),)
+
+
+class NetworkFileRow(Base):
+    __tablename__ = "network_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+    network: Mapped[NetworkRow] = relationship(back_populates="files")
+
+    __table_args__ = (UniqueConstraint("network_id", "name"),)
+
+
+class BlobRow(Base):
+    """One stored blob. Its row is the lock that orders uploads and removals of the blob."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)

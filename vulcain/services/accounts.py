@@ -1,0 +1,103 @@
+"""Accounts and API keys. Keys are random tokens stored only as their sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from vulcain.db.database import Database
+from vulcain.db.models import AccountRow
+from vulcain.errors import BadRequest, NotFound, Unauthorized
+from vulcain.schemas import Account
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    return secrets.token_hex(32)
+
+
+def to_account(row: AccountRow) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        app_id=row.app_id,
+        is_admin=row.is_admin,
+        create_date=row.create_date,
+    )
+
+
+class AccountService:
+    """Creates accounts and tells who an API key belongs to."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def authenticate(self, api_key: str | None, app_id: str | None) -> Account:
+        """The account of ``api_key`` (the ``X-API-KEY`` header). ``app_id`` (``X-APP-ID``),
+        when sent, must be that account's. Raise :class:`Unauthorized` otherwise."""
+        if not api_key:
+            raise Unauthorized("Missing API key: send it in the X-API-KEY header.")
+        with self._db.session() as session:
+            row = session.scalars(
+                select(AccountRow).where(AccountRow.api_key_hash == hash_api_key(api_key))
+            ).one_or_none()
+        if row is None:
+            raise Unauthorized("Invalid API key: check the X-API-KEY header.")
+        if app_id is not None and app_id != row.app_id:
+            raise Unauthorized("The X-APP-ID header does not match the account of the API key.")
+        return to_account(row)
+
+    def create(
+        self, name: str, *, admin: bool = False, api_key: str | None = None
+    ) -> tuple[Account, str]:
+        """Create an account; return it with its API key, which is shown only this once.
+        ``api_key`` chooses the key instead of drawing a random one."""
+        name = name.strip()
+        if not name:
+            raise BadRequest("An account needs a non-empty name.", fields={"name": "required"})
+        key = api_key or new_api_key()
+        with self._db.session() as session:
+            key_hash = hash_api_key(key)
+            if session.scalars(
+                select(AccountRow.id).where(AccountRow.api_key_hash == key_hash)
+            ).first():
+                raise BadRequest("Another account already uses this API key.")
+            row = AccountRow(
+                name=name, app_id=secrets.token_hex(8), api_key_hash=key_hash, is_admin=admin
+            )
+            session.add(row)
+            session.flush()
+            account = to_account(row)
+        return account, key
+
+    def get(self, account_id: int) -> Account:
+        """The account with this id; :class:`NotFound` when there is none."""
+        with self._db.session() as session:
+            row = session.get(AccountRow, account_id)
+            if row is None:
+                raise NotFound(f"There is no account {account_id}.")
+            return to_account(row)
+
+    def exists_any(self) -> bool:
+        """Whether the database holds at least one account."""
+        with self._db.session() as session:
+            return session.scalars(select(AccountRow.id).limit(1)).first() is not None
+
+    def ensure_admin(self, api_key: str, *, name: str = "admin") -> Account:
+        """Make sure an admin account with ``api_key`` exists (``VULCAIN_BOOTSTRAP_API_KEY``):
+        create it, or make the account holding that key an admin."""
+        with self._db.session() as session:
+            row = session.scalars(
+                select(AccountRow).where(AccountRow.api_key_hash == hash_api_key(api_key))
+            ).one_or_none()
+            if row is not None:
+                row.is_admin = True
+                session.flush()
+                return to_account(row)
+        account, _ = self.create(name, admin=True, api_key=api_key)
+        return account

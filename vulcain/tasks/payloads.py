@@ -1,0 +1,41 @@
+"""Encoding a stored inference request (images included) and the engine's view of a network."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from vulcain.db.models import NetworkRow
+from vulcain.inference.engine import NetworkSpec
+from vulcain.schemas import InferenceRequest, Preprocessing
+
+_BYTES = "$bytes"
+
+
+def encode_request(request: InferenceRequest) -> bytes:
+    """The request as bytes; binary image sources survive as base64."""
+    body = request.model_dump(mode="python")
+    for entry in body["inputs"]:
+        image = entry["image"]
+        if isinstance(image["source"], bytes):
+            image["source"] = {_BYTES: base64.b64encode(image["source"]).decode("ascii")}
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def decode_request(data: bytes) -> InferenceRequest:
+    body: dict[str, Any] = json.loads(data)
+    for entry in body["inputs"]:
+        image = entry["image"]
+        if isinstance(image["source"], dict):
+            image["source"] = base64.b64decode(image["source"][_BYTES])
+    return InferenceRequest.model_validate(body)
+
+
+def network_spec(row: NetworkRow) -> NetworkSpec:
+    return NetworkSpec(
+        id=row.id,
+        framework=row.framework,
+        preprocessing=Preprocessing.model_validate(row.preprocessing),
+        files={file.name: file.sha256 for file in row.files},
+    )

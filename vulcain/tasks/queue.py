@@ -1,0 +1,69 @@
+"""Task queues: where a task id goes to be run by a worker.
+
+The task row in the database is the single truth of a task's status; a queue only
+carries ids. :class:`InProcessQueue` runs tasks on threads of this process; a Celery
+queue (scale-out) implements the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger(__name__)
+
+
+class TaskQueue(ABC):
+    """Delivers task ids to a runner. ``durable`` queues keep submitted ids across a crash
+    themselves; for the others, :class:`vulcain.services.Services` re-submits pending
+    tasks at start."""
+
+    durable: bool = False
+
+    @abstractmethod
+    def submit(self, task_id: int) -> None:
+        """Have the task run soon (at least once)."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Begin running submitted tasks."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop: running tasks finish, tasks not started stay pending in the database."""
+
+
+class InProcessQueue(TaskQueue):
+    """A pool of ``workers`` threads calling ``run(task_id)``."""
+
+    def __init__(self, workers: int, run: Callable[[int], None]) -> None:
+        self._workers = workers
+        self._run = run
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vulcain-task")
+
+    def submit(self, task_id: int) -> None:
+        with self._lock:
+            if self._pool is None:
+                raise RuntimeError("the task queue is not started")
+            self._pool.submit(self._run_logged, task_id)
+
+    def _run_logged(self, task_id: int) -> None:
+        try:
+            self._run(task_id)
+        except Exception:
+            log.exception("task %s could not be run; it stays pending", task_id)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,125 @@
+"""Running one task: the function every queue (in-process threads, Celery) calls."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import selectinload
+
+from vulcain.db.database import Database
+from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
+from vulcain.errors import VulcainError
+from vulcain.inference.engine import DeployResult, Engine, NetworkSpec
+from vulcain.schemas import InferenceRequest
+from vulcain.tasks.events import TaskEvents
+from vulcain.tasks.payloads import decode_request, network_spec
+
+log = logging.getLogger(__name__)
+
+DEPLOY = "deploy"
+INFERENCE = "inference"
+INTERNAL_ERROR = "The task failed because of an internal error; the server log has the details."
+NETWORK_GONE = "The network was deleted before the task ran."
+REQUEST_GONE = "The stored inference request is gone (the server stopped); send the request again."
+
+
+class _Skip(Exception):
+    """The task is not pending any more: nothing to do."""
+
+
+class TaskRunner:
+    """``runner(task_id)`` loads the task, runs the engine, and records success or error.
+
+    Running a task that is no longer pending does nothing, and a result is written only
+    while the task is still pending, so running a task twice writes its result once.
+    """
+
+    def __init__(self, db: Database, engine: Engine, events: TaskEvents) -> None:
+        self._db = db
+        self._engine = engine
+        self._events = events
+
+    def __call__(self, task_id: int) -> None:
+        try:
+            kind, spec, request = self._load(task_id)
+        except _Skip:
+            return
+        except VulcainError as error:
+            self.finish(task_id, error=error.message)
+            return
+        try:
+            if kind == DEPLOY:
+                result = self._engine.deploy(spec)
+                self._finish_deploy(task_id, spec.id, result)
+            else:
+                assert request is not None
+                self.finish(task_id, data=self._engine.infer(spec, request))
+        except VulcainError as error:
+            self.finish(task_id, error=error.message)
+        except Exception:
+            log.exception("task %s (%s of network %s) failed", task_id, kind, spec.id)
+            self.finish(task_id, error=INTERNAL_ERROR)
+
+    def _load(self, task_id: int) -> tuple[str, NetworkSpec, InferenceRequest | None]:
+        with self._db.session() as session:
+            task = session.get(TaskRow, task_id)
+            if task is None or task.status != "pending":
+                raise _Skip
+            network = (
+                session.get(NetworkRow, task.network_id, options=[selectinload(NetworkRow.files)])
+                if task.network_id is not None
+                else None
+            )
+            if network is None:
+                raise VulcainError(NETWORK_GONE)
+            spec = network_spec(network)
+            if task.kind == DEPLOY:
+                return DEPLOY, spec, None
+            stored = session.get(InferenceRequestRow, task_id)
+            if stored is None:
+                raise VulcainError(REQUEST_GONE)
+            return INFERENCE, spec, decode_request(stored.body)
+
+    def _finish_deploy(self, task_id: int, network_id: int, result: DeployResult) -> None:
+        inputs = [_jsonable(asdict(spec)) for spec in result.inputs]
+        with self._db.session() as session:
+            if self._write(session, task_id, "success", None, {"inputs": inputs}):
+                session.execute(
+                    update(NetworkRow)
+                    .where(NetworkRow.id == network_id)
+                    .values(inputs=inputs, outputs=list(result.outputs))
+                )
+        self._events.notify(task_id)
+
+    def finish(
+        self, task_id: int, *, data: dict[str, Any] | None = None, error: str | None = None
+    ) -> bool:
+        """Record the end of a pending task (``error`` set means failure) and wake its
+        waiters; ``False`` when the task was not pending any more."""
+        status = "error" if error is not None else "success"
+        with self._db.session() as session:
+            written = self._write(session, task_id, status, error, data)
+        self._events.notify(task_id)
+        return written
+
+    @staticmethod
+    def _write(
+        session: Any, task_id: int, status: str, error: str | None, data: dict[str, Any] | None
+    ) -> bool:
+        result = session.execute(
+            update(TaskRow)
+            .where(TaskRow.id == task_id, TaskRow.status == "pending")
+            .values(status=status, error=error, data=data, update_date=utcnow())
+        )
+        return bool(result.rowcount)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
