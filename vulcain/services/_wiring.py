@@ -46,7 +46,9 @@ class Services:
         self.runner = TaskRunner(self.db, self.engine, self.events)
         self.queue = queue or InProcessQueue(settings.workers, self.runner)
         self.accounts = AccountService(self.db)
-        self.networks = NetworkService(settings, self.db, self.storage, self.queue, self.engine)
+        self.networks = NetworkService(
+            settings, self.db, self.storage, self.queue, self.engine, self.events
+        )
         self.tasks = TaskService(settings, self.db, self.events)
         self._purge = PurgeLoop(self.db, settings)
         self._started = False

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
+from vulcain.db.models import InferenceRequestRow, NetworkFileRow, NetworkRow, TaskRow, utcnow
+from vulcain.errors import BadRequest, NotFound, UnknownTensorError, VulcainError
 from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
-from vulcain.storage.base import BlobStore
+from vulcain.services._blobs import claim_blobs, remove_unused_blobs
+from vulcain.services._files import check_files
+from vulcain.services._pages import check_page
+from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
+from vulcain.tasks.events import TaskEvents
+from vulcain.tasks.payloads import encode_request
 from vulcain.tasks.queue import TaskQueue
+from vulcain.tasks.runner import DEPLOY, INFERENCE, NETWORK_GONE
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ID = re.compile(r"^(?!\d+$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_LISTED_NAMES = 20
+
+
+class PermissionDenied(VulcainError):
+    """The caller sees the object but may not change it (HTTP 403)."""
+
+    status_code = 403
+
+
+def to_network(row: NetworkRow) -> Network:
+    return Network(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        metadata=row.metadata_,
+        framework=row.framework,
+        preprocessing=Preprocessing.model_validate(row.preprocessing),
+        task_id=row.task_id,
+        public_id=row.public_id,
+        create_date=row.create_date,
+        update_date=row.update_date,
+    )
 
 
 class NetworkService:
@@ -25,12 +65,14 @@ class NetworkService:
         storage: BlobStore,
         queue: TaskQueue,
         engine: Engine,
+        events: TaskEvents,
     ) -> None:
         self._settings = settings
         self._db = db
         self._storage = storage
         self._queue = queue
         self._engine = engine
+        self._events = events
 
     def create(
         self,
@@ -38,7 +80,7 @@ class NetworkService:
         *,
         name: str,
         description: str,
-        metadata: dict,
+        metadata: dict[str, Any],
         framework: str,
         preprocessing: Preprocessing,
         files: Mapping[str, BinaryIO],
@@ -48,35 +90,255 @@ class NetworkService:
         :class:`vulcain.errors.BadRequest` for an unknown framework, a missing, unexpected
         or badly named file, or a ``mean_file`` that was not uploaded; on any failure no
         row and no new blob is left behind."""
-        raise NotImplementedError
+        if not name or not name.strip() or len(name) > 255:
+            raise BadRequest(
+                "name: a network needs a name of 1 to 255 characters.",
+                fields={"name": "required, at most 255 characters"},
+            )
+        check_files(framework, preprocessing, files)
+        staged: dict[str, StagedBlob] = {}
+        committed: list[BlobInfo] = []
+        try:
+            for file_name, stream in files.items():
+                staged[file_name] = self._storage.stage(
+                    stream, max_bytes=self._settings.max_upload_bytes
+                )
+            with self._db.session() as session:
+                claim_blobs(session, (blob.info for blob in staged.values()))
+                for blob in staged.values():
+                    blob.commit()
+                    committed.append(blob.info)
+                row = self._insert(session, account, name, description, metadata, framework)
+                row.preprocessing = preprocessing.model_dump(mode="json")
+                row.files = [
+                    NetworkFileRow(name=file_name, sha256=blob.info.sha256, size=blob.info.size)
+                    for file_name, blob in staged.items()
+                ]
+                session.flush()
+                network = to_network(row)
+        except BaseException:
+            if committed:
+                remove_unused_blobs(self._db, self._storage, committed)
+            raise
+        finally:
+            for blob in staged.values():
+                blob.discard()
+        self._queue.submit(network.task_id)
+        return network
+
+    @staticmethod
+    def _insert(
+        session: Session,
+        account: Account,
+        name: str,
+        description: str,
+        metadata: dict[str, Any],
+        framework: str,
+    ) -> NetworkRow:
+        task = TaskRow(account_id=account.id, kind=DEPLOY, name="deploy network")
+        session.add(task)
+        session.flush()
+        row = NetworkRow(
+            account_id=account.id,
+            name=name,
+            description=description or "",
+            metadata_=dict(metadata or {}),
+            framework=framework,
+            preprocessing={},
+            task_id=task.id,
+        )
+        session.add(row)
+        session.flush()
+        task.network_id = row.id
+        task.name = f"deploy network {row.id}"
+        return row
 
     def list(
         self, account: Account, *, public: bool, offset: int, limit: int
     ) -> tuple[int, list[Network]]:
         """``(count, page)``: the account's own networks, or every published network
         (``public=True``), ordered by id."""
-        raise NotImplementedError
+        check_page(offset, limit)
+        condition = (
+            NetworkRow.public_id.is_not(None) if public else NetworkRow.account_id == account.id
+        )
+        with self._db.session() as session:
+            count = session.scalar(select(func.count()).select_from(NetworkRow).where(condition))
+            rows = session.scalars(
+                select(NetworkRow)
+                .where(condition)
+                .order_by(NetworkRow.id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            return count or 0, [to_network(row) for row in rows]
 
     def get(self, account: Account, ref: int | str) -> Network:
         """The caller's network ``ref`` (int) or the published network ``ref`` (str)."""
-        raise NotImplementedError
+        with self._db.session() as session:
+            return to_network(_find(session, account, ref))
 
     def update(self, account: Account, ref: int | str, changes: NetworkUpdate) -> Network:
         """Change name, description or metadata (owner, or an admin for a public network)."""
-        raise NotImplementedError
+        values = changes.model_dump(exclude_none=True)
+        with self._db.session() as session:
+            row = _find(session, account, ref)
+            _check_may_change(account, row, "edit")
+            if "name" in values:
+                row.name = values["name"]
+            if "description" in values:
+                row.description = values["description"]
+            if "metadata" in values:
+                row.metadata_ = values["metadata"]
+            if values:
+                row.update_date = utcnow()
+            session.flush()
+            return to_network(row)
 
     def delete(self, account: Account, ref: int | str) -> None:
         """Delete the network (owner or admin), its files no other network uses, and its
-        loaded model. Later inference on it is :class:`vulcain.errors.NotFound`."""
-        raise NotImplementedError
+        loaded model; its pending tasks end in error. Later inference on it is
+        :class:`vulcain.errors.NotFound`."""
+        with self._db.session() as session:
+            row = _find(session, account, ref, load_files=True)
+            _check_may_change(account, row, "delete")
+            network_id = row.id
+            blobs = [BlobInfo(file.sha256, file.size) for file in row.files]
+            session.delete(row)
+            session.flush()
+            pending = session.scalars(
+                select(TaskRow.id).where(
+                    TaskRow.network_id == network_id, TaskRow.status == "pending"
+                )
+            ).all()
+            session.execute(
+                update(TaskRow)
+                .where(TaskRow.id.in_(pending), TaskRow.status == "pending")
+                .values(status="error", error=NETWORK_GONE, update_date=utcnow())
+            )
+        for task_id in pending:
+            self._events.notify(task_id)
+        remove_unused_blobs(self._db, self._storage, blobs)
+        self._engine.evict(network_id)
 
     def publish(self, account: Account, network_id: int, public_id: str) -> Network:
         """Publish any network under the slug ``public_id`` (admin only; the slug is
-        letters, digits, ``-``, ``_`` and ``.``, not only digits, and unique)."""
-        raise NotImplementedError
+        letters, digits, ``-``, ``_`` and ``.``, at most 128, not only digits, unique)."""
+        if not account.is_admin:
+            raise PermissionDenied("Only an admin account can publish a network.")
+        if not isinstance(public_id, str) or not PUBLIC_ID.match(public_id):
+            raise BadRequest(
+                "public_id: use 1 to 128 letters, digits, '-', '_' or '.', starting with a "
+                "letter or digit and not only digits, e.g. imagenet-inception-v1.",
+                fields={"public_id": "invalid slug"},
+            )
+        try:
+            with self._db.session() as session:
+                row = session.get(NetworkRow, network_id)
+                if row is None:
+                    raise NotFound(f"There is no network {network_id}.")
+                taken = session.scalar(
+                    select(NetworkRow.id).where(
+                        NetworkRow.public_id == public_id, NetworkRow.id != network_id
+                    )
+                )
+                if taken is not None:
+                    raise _slug_taken(public_id)
+                row.public_id = public_id
+                row.update_date = utcnow()
+                session.flush()
+                return to_network(row)
+        except IntegrityError as error:
+            raise _slug_taken(public_id) from error
 
     def infer(self, account: Account, ref: int | str, request: InferenceRequest) -> int:
         """Check what can be checked at once (number of inputs, output names the deployed
         network has, a failed deployment: :class:`vulcain.errors.BadRequest`), store the
         request with its images, create and submit an inference task; return its id."""
-        raise NotImplementedError
+        with self._db.session() as session:
+            row = _find(session, account, ref)
+            _check_request(session, row, request)
+            task = TaskRow(
+                account_id=account.id,
+                network_id=row.id,
+                kind=INFERENCE,
+                name=f"inference on network {row.id}",
+            )
+            session.add(task)
+            session.flush()
+            session.add(InferenceRequestRow(task_id=task.id, body=encode_request(request)))
+            task_id = task.id
+        self._queue.submit(task_id)
+        return task_id
+
+
+def _find(
+    session: Session, account: Account, ref: int | str, *, load_files: bool = False
+) -> NetworkRow:
+    options = [selectinload(NetworkRow.files)] if load_files else []
+    if isinstance(ref, str):
+        row = session.scalars(
+            select(NetworkRow).where(NetworkRow.public_id == ref).options(*options)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"There is no public network {ref!r}.")
+        return row
+    row = session.scalars(
+        select(NetworkRow)
+        .where(NetworkRow.id == ref, NetworkRow.account_id == account.id)
+        .options(*options)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no network {ref}.")
+    return row
+
+
+def _check_may_change(account: Account, row: NetworkRow, action: str) -> None:
+    if row.account_id != account.id and not account.is_admin:
+        raise PermissionDenied(
+            f"Only the owner of network {row.public_id or row.id} or an admin may {action} it."
+        )
+
+
+def _slug_taken(public_id: str) -> BadRequest:
+    return BadRequest(
+        f"public_id: {public_id!r} is already used by another network; choose another.",
+        fields={"public_id": "already used"},
+    )
+
+
+def _check_request(session: Session, row: NetworkRow, request: InferenceRequest) -> None:
+    expected = [entry["tensor_name"] for entry in row.preprocessing["inputs"]]
+    if len(request.inputs) != len(expected):
+        raise BadRequest(
+            f"inputs: the network takes {len(expected)} input(s) ({', '.join(expected)}) "
+            f"in this order, the request has {len(request.inputs)}.",
+            fields={"inputs": f"expected {len(expected)} entries"},
+        )
+    deployment = session.get(TaskRow, row.task_id)
+    if deployment is not None and deployment.status == "error":
+        raise BadRequest(
+            f"The network's deployment failed, so it cannot run: {deployment.error}",
+        )
+    if row.outputs is None:
+        return
+    known = set(row.outputs)
+    plain = {_without_port(name) for name in known}
+    unknown = [
+        name
+        for name in request.output_tensors
+        if name not in known and _without_port(name) not in plain
+    ]
+    if unknown:
+        shown = sorted(known)[:_LISTED_NAMES]
+        more = f" (and {len(known) - len(shown)} more)" if len(known) > len(shown) else ""
+        raise UnknownTensorError(
+            f"output_tensors: the network has no output named {', '.join(map(repr, unknown))}; "
+            f"known names include {', '.join(shown)}{more}.",
+            fields={"output_tensors": "unknown names: " + ", ".join(unknown)},
+        )
+
+
+def _without_port(name: str) -> str:
+    """A TensorFlow name without ``:0`` means output 0 (``prob`` is ``prob:0``)."""
+    return name.removesuffix(":0")

@@ -1,0 +1,108 @@
+"""The ``vulcain`` command: run the server and administer the database.
+
+Client-side commands (``networks create|list|show|rm``, ``infer``) live in
+:mod:`vulcain.client.cli` and attach themselves to :data:`main`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from vulcain.config import Settings
+from vulcain.db.database import Database
+from vulcain.schemas import Account
+
+
+@click.group()
+def main() -> None:
+    """Vulcain: deploy trained neural networks and serve them over HTTP.
+
+    Settings come from VULCAIN_* environment variables or a .env file."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on [default: VULCAIN_HOST or 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [default: VULCAIN_PORT or 8000].")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP server (migrations and workers start with it)."""
+    import uvicorn
+
+    from vulcain.api.app import create_app
+
+    overrides = {
+        key: value for key, value in {"host": host, "port": port}.items() if value is not None
+    }
+    settings = Settings(**overrides)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    database = Database(Settings().database_url)
+    try:
+        database.migrate()
+    finally:
+        database.close()
+    click.echo("database is up to date")
+
+
+@main.group()
+def accounts() -> None:
+    """Manage accounts."""
+
+
+@accounts.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="The account may publish networks.")
+def create_account(name: str, admin: bool) -> None:
+    """Create an account and print it with its API key (shown only this once), as JSON."""
+    from vulcain.services.accounts import AccountService
+
+    database = Database(Settings().database_url)
+    try:
+        database.migrate()
+        account, api_key = AccountService(database).create(name, admin=admin)
+    finally:
+        database.close()
+    record = {"id": account.id, "name": account.name, "app_id": account.app_id}
+    click.echo(json.dumps({**record, "api_key": api_key}))
+
+
+@main.group()
+def networks() -> None:
+    """Manage networks."""
+
+
+@networks.command("publish")
+@click.argument("network_id", type=int)
+@click.argument("slug")
+def publish(network_id: int, slug: str) -> None:
+    """Publish network NETWORK_ID under the public id SLUG, as an admin would."""
+    from vulcain.errors import VulcainError
+    from vulcain.services import Services
+
+    services = Services(Settings())
+    operator = Account(
+        id=0, name="command line", app_id="", is_admin=True, create_date=datetime.now(UTC)
+    )
+    try:
+        services.db.migrate()
+        network = services.networks.publish(operator, network_id, slug)
+    except VulcainError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        services.close()
+    click.echo(network.model_dump_json())
+
+
+def _register_client_commands() -> None:
+    from vulcain.client.cli import register
+
+    register(main)
+
+
+_register_client_commands()
