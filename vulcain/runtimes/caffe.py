@@ -48,12 +48,20 @@ def _blob_size_problem(weights: bytes) -> str | None:
 
 def _read_net(text: str, weights: np.ndarray) -> cv2.dnn.Net:
     try:
-        return cv2.dnn.readNetFromCaffe(np.frombuffer(text.encode("utf-8"), np.uint8), weights)
+        net = cv2.dnn.readNetFromCaffe(np.frombuffer(text.encode("utf-8"), np.uint8), weights)
     except cv2.error as error:
         problem = _blob_size_problem(weights.tobytes())
         raise ModelError(
             problem or f"OpenCV cannot load this Caffe network: {opencv_message(error)}."
         ) from None
+    for name in net.getLayerNames():
+        try:
+            net.getLayer(name)  # creates the layer now: an unknown type fails here, not later
+        except cv2.error as error:
+            raise ModelError(
+                f"OpenCV cannot load this Caffe network: {opencv_message(error)}."
+            ) from None
+    return net
 
 
 class CaffeRuntime(Runtime):
