@@ -1,0 +1,82 @@
+"""The FastAPI application: HTTP only, every operation delegated to :class:`Services`.
+
+``create_app()`` with no argument reads the settings from the environment and owns its
+services (started and closed by the app's lifespan), so ``uvicorn --factory
+vulcain.api.app:create_app`` works; tests and embedders pass their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import CapacityLimiter
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+import vulcain
+from vulcain.api.docs import install_docs
+from vulcain.api.errors import install_error_handlers
+from vulcain.api.middleware import (
+    BodySizeLimitMiddleware,
+    TrailingSlashMiddleware,
+    UnhandledErrorMiddleware,
+)
+from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
+from vulcain.api.routes import accounts, health, networks, tasks
+from vulcain.config import Settings
+from vulcain.schemas import InferenceRequest
+from vulcain.services import Services
+
+API_PREFIX = "/v0.7"
+MAX_WAITING_REQUESTS = 256
+"""Long-poll requests (``GET /tasks/{id}?wait=``) that may block a thread at once."""
+
+_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The Vulcain API. Without ``services``, builds them from ``settings`` (or from the
+    environment) and starts and closes them with the app; given ``services`` are left to
+    the caller to start and close."""
+    if services is None:
+        settings = settings or Settings()
+        owned: Services | None = Services(settings)
+        services = owned
+    else:
+        owned = None
+        settings = settings or services.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.wait_limiter = CapacityLimiter(MAX_WAITING_REQUESTS)
+        if owned is not None:
+            await run_in_threadpool(owned.start)
+        try:
+            yield
+        finally:
+            if owned is not None:
+                await run_in_threadpool(owned.close)
+
+    app = FastAPI(
+        title="Vulcain",
+        version=vulcain.__version__,
+        description="Deploy trained vision networks and run inference on them over HTTP.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = services
+    app.state.settings = settings
+    app.state.wait_limiter = CapacityLimiter(MAX_WAITING_REQUESTS)
+    for router in (networks.router, tasks.router, accounts.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    install_docs(app, API_PREFIX, _BODY_MODELS)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware)
+    return app

@@ -1,0 +1,34 @@
+"""Who is calling: the ``X-API-KEY`` (and optional ``X-APP-ID``) headers, checked by the
+account service; and the :class:`Services` of the app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from vulcain.errors import Unauthorized
+from vulcain.schemas import Account
+from vulcain.services import Services
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def current_account(
+    services: Annotated[Services, Depends(get_services)],
+    x_api_key: Annotated[str | None, Header(description="Your API key.", alias="X-API-KEY")] = None,
+    x_app_id: Annotated[
+        str | None,
+        Header(description="Your app id; checked against the key when sent.", alias="X-APP-ID"),
+    ] = None,
+) -> Account:
+    if not x_api_key:
+        raise Unauthorized("Missing API key: send it in the X-API-KEY header.")
+    return await run_in_threadpool(services.accounts.authenticate, x_api_key, x_app_id)
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
+AppServices = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,90 @@
+"""Every error as ``{"error": "<sentence>"}`` (plus ``"fields"`` for validation errors).
+
+One handler per kind: :class:`VulcainError` (its own status), request validation (400),
+Starlette's ``HTTPException`` (unknown route, wrong method, unreadable multipart). Anything
+else is caught by :class:`~vulcain.api.middleware.UnhandledErrorMiddleware`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from vulcain.api.validation import describe
+from vulcain.errors import VulcainError
+
+_REQUEST_PARTS = {"query", "path", "header", "cookie", "body"}
+
+
+def error_response(
+    status_code: int,
+    sentence: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, object] = {"error": sentence}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def _vulcain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VulcainError)
+    return error_response(exc.status_code, exc.message, exc.fields)
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {**error, "loc": tuple(error.get("loc", ()))[1:]}
+        if tuple(error.get("loc", ()))[:1] and error["loc"][0] in _REQUEST_PARTS
+        else error
+        for error in exc.errors()
+    ]
+    sentence, fields = describe(errors)
+    return error_response(400, sentence, fields)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if (
+            isinstance(route, Route)
+            and route.methods
+            and route.path_regex.match(request.scope["path"])
+        ):
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    path = request.url.path
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        sentence = (
+            f"There is no resource at {path}; the API lives under /v0.7 "
+            "(see /v0.7/docs for every route)"
+        )
+    elif exc.status_code == 405:
+        allowed = _allowed_methods(request) or headers.get("allow", "")
+        headers = {"Allow": allowed} if allowed else {}
+        sentence = f"{request.method} is not allowed on {path}"
+        if allowed:
+            sentence += f"; use {allowed}"
+    else:
+        detail = str(exc.detail)
+        sentence = detail[:1].lower() + detail[1:]
+        if exc.status_code == 400:
+            sentence = f"The request body cannot be read: {sentence}"
+    return error_response(exc.status_code, sentence, headers=headers or None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(VulcainError, _vulcain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,67 @@
+"""Request and response bodies that exist only at the HTTP layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vulcain.frameworks import FRAMEWORKS
+from vulcain.schemas import NetworkUpdate, Preprocessing
+
+
+class NetworkCreate(BaseModel):
+    """The fields of ``POST /networks``; the network files travel beside them as multipart
+    file parts named by their file name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    framework: str
+    preprocessing: Preprocessing
+
+    @field_validator("framework")
+    @classmethod
+    def _known_framework(cls, value: str) -> str:
+        if value not in FRAMEWORKS:
+            raise ValueError("must be one of " + ", ".join(FRAMEWORKS))
+        return value
+
+
+IMMUTABLE_FIELDS = ("framework", "preprocessing")
+
+
+class NetworkPatch(NetworkUpdate):
+    """The body of ``PATCH /networks/{id}``: :class:`NetworkUpdate`, plus the immutable
+    fields so that naming them gets a sentence saying why instead of "unknown field"."""
+
+    framework: Any = None
+    preprocessing: Any = None
+
+    def immutable_fields_sent(self) -> list[str]:
+        return [name for name in IMMUTABLE_FIELDS if name in self.model_fields_set]
+
+    def changes(self) -> NetworkUpdate:
+        return NetworkUpdate.model_validate(
+            self.model_dump(include=set(NetworkUpdate.model_fields), exclude_unset=True)
+        )
+
+
+class PublishRequest(BaseModel):
+    """The body of ``POST /networks/{id}/publish``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_id: str = Field(min_length=1, max_length=255)
+
+
+class TaskCreated(BaseModel):
+    """The answer of an inference request: follow the task for the tensors."""
+
+    task_id: int
+
+
+class Health(BaseModel):
+    status: str

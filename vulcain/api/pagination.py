@@ -1,0 +1,58 @@
+"""``offset``/``limit`` query parameters and the ``{count, next, previous, results}`` page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query, Request
+from pydantic import BaseModel
+
+ItemT = TypeVar("ItemT")
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a collection; ``next`` and ``previous`` are absolute URLs or null."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ItemT]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    offset: int
+    limit: int
+
+
+def page_params(
+    offset: Annotated[int, Query(ge=0, description="Index of the first result.")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Most results on this page.")
+    ] = DEFAULT_LIMIT,
+) -> PageParams:
+    return PageParams(offset=offset, limit=limit)
+
+
+def make_page(
+    request: Request, params: PageParams, count: int, results: list[ItemT]
+) -> Page[ItemT]:
+    """The page, its links keeping every other query parameter (``task_ids``, ...)."""
+    next_url = previous_url = None
+    if params.offset + params.limit < count:
+        next_url = str(
+            request.url.include_query_params(
+                offset=params.offset + params.limit, limit=params.limit
+            )
+        )
+    if params.offset > 0:
+        previous_url = str(
+            request.url.include_query_params(
+                offset=max(0, min(params.offset, count) - params.limit), limit=params.limit
+            )
+        )
+    return Page[ItemT](count=count, next=next_url, previous=previous_url, results=results)

@@ -1,0 +1,216 @@
+"""``/networks``: create, list, retrieve, edit, delete, publish, and infer.
+
+Private networks are addressed by integer id under ``/networks/{id}``, published ones by
+slug under ``/networks/public/{public_id}``; the service turns the reference into the
+network the caller may see, or a 404.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from vulcain.api.auth import AppServices, CurrentAccount
+from vulcain.api.docs import request_body
+from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest, TaskCreated
+from vulcain.api.pagination import Page, PageParams, make_page, page_params
+from vulcain.api.reading import read_body
+from vulcain.api.validation import validate
+from vulcain.errors import BadRequest, NotFound
+from vulcain.schemas import Account, InferenceRequest, Network
+from vulcain.services import Services
+
+router = APIRouter(prefix="/networks", tags=["networks"])
+
+Pagination = Annotated[PageParams, Depends(page_params)]
+
+_FILE_HINT = (
+    "; a network file must be sent as a file part named by its file name, "
+    "e.g. curl -F deploy.prototxt=@/path/to/deploy.prototxt"
+)
+_MAX_ID = 2**63 - 1
+
+
+def private_ref(network_id: str) -> int:
+    """The integer id of ``/networks/{network_id}``; anything else names no network."""
+    if not network_id.isascii() or not network_id.isdigit() or int(network_id) > _MAX_ID:
+        raise NotFound(
+            f"There is no network {network_id!r} among yours: private networks have integer "
+            f"ids; a public network is at /v0.7/networks/public/{network_id}."
+        )
+    return int(network_id)
+
+
+async def _list(
+    request: Request, services: Services, account: Account, page: PageParams, *, public: bool
+) -> Page[Network]:
+    count, networks = await run_in_threadpool(
+        partial(
+            services.networks.list, account, public=public, offset=page.offset, limit=page.limit
+        )
+    )
+    return make_page(request, page, count, networks)
+
+
+@router.get("", response_model=Page[Network], summary="List your networks")
+async def list_networks(
+    request: Request, services: AppServices, account: CurrentAccount, page: Pagination
+) -> Page[Network]:
+    return await _list(request, services, account, page, public=False)
+
+
+@router.get("/public", response_model=Page[Network], summary="List public networks")
+async def list_public_networks(
+    request: Request, services: AppServices, account: CurrentAccount, page: Pagination
+) -> Page[Network]:
+    return await _list(request, services, account, page, public=True)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Network,
+    summary="Create a network from its files",
+    openapi_extra=request_body(NetworkCreate, files=True),
+)
+async def create_network(
+    request: Request, services: AppServices, account: CurrentAccount
+) -> Network:
+    async with read_body(
+        request, NetworkCreate, accepts_files=True, unknown_hint=_FILE_HINT
+    ) as body:
+        fields = validate(NetworkCreate, body.data)
+        return await run_in_threadpool(
+            partial(
+                services.networks.create,
+                account,
+                name=fields.name,
+                description=fields.description,
+                metadata=fields.metadata,
+                framework=fields.framework,
+                preprocessing=fields.preprocessing,
+                files=body.files,
+            )
+        )
+
+
+async def _update(
+    request: Request, services: Services, account: Account, ref: int | str
+) -> Network:
+    async with read_body(request, NetworkPatch) as body:
+        patch = validate(NetworkPatch, body.data)
+    immutable = patch.immutable_fields_sent()
+    if immutable:
+        names = " and ".join(immutable)
+        raise BadRequest(
+            f"{names} cannot be changed once a network is created; only name, description "
+            "and metadata can be edited (create a new network instead)",
+            fields={name: "is immutable" for name in immutable},
+        )
+    return await run_in_threadpool(services.networks.update, account, ref, patch.changes())
+
+
+async def _infer(
+    request: Request, services: Services, account: Account, ref: int | str
+) -> TaskCreated:
+    async with read_body(request, InferenceRequest) as body:
+        inference = validate(InferenceRequest, body.data)
+    task_id = await run_in_threadpool(services.networks.infer, account, ref, inference)
+    return TaskCreated(task_id=task_id)
+
+
+@router.get("/public/{public_id}", response_model=Network, summary="Retrieve a public network")
+async def get_public_network(
+    public_id: str, services: AppServices, account: CurrentAccount
+) -> Network:
+    return await run_in_threadpool(services.networks.get, account, public_id)
+
+
+@router.patch(
+    "/public/{public_id}",
+    response_model=Network,
+    summary="Edit a public network (its owner or an admin)",
+    openapi_extra=request_body(NetworkPatch),
+)
+async def update_public_network(
+    public_id: str, request: Request, services: AppServices, account: CurrentAccount
+) -> Network:
+    return await _update(request, services, account, public_id)
+
+
+@router.delete(
+    "/public/{public_id}", status_code=204, summary="Delete a public network (owner or admin)"
+)
+async def delete_public_network(
+    public_id: str, services: AppServices, account: CurrentAccount
+) -> Response:
+    await run_in_threadpool(services.networks.delete, account, public_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/public/{public_id}/inference",
+    response_model=TaskCreated,
+    summary="Run inference on a public network",
+    openapi_extra=request_body(InferenceRequest, files=True),
+)
+async def infer_public_network(
+    public_id: str, request: Request, services: AppServices, account: CurrentAccount
+) -> TaskCreated:
+    return await _infer(request, services, account, public_id)
+
+
+@router.get("/{network_id}", response_model=Network, summary="Retrieve one of your networks")
+async def get_network(network_id: str, services: AppServices, account: CurrentAccount) -> Network:
+    return await run_in_threadpool(services.networks.get, account, private_ref(network_id))
+
+
+@router.patch(
+    "/{network_id}",
+    response_model=Network,
+    summary="Edit name, description or metadata",
+    openapi_extra=request_body(NetworkPatch),
+)
+async def update_network(
+    network_id: str, request: Request, services: AppServices, account: CurrentAccount
+) -> Network:
+    return await _update(request, services, account, private_ref(network_id))
+
+
+@router.delete("/{network_id}", status_code=204, summary="Delete one of your networks")
+async def delete_network(
+    network_id: str, services: AppServices, account: CurrentAccount
+) -> Response:
+    await run_in_threadpool(services.networks.delete, account, private_ref(network_id))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{network_id}/inference",
+    response_model=TaskCreated,
+    summary="Run inference on one of your networks",
+    openapi_extra=request_body(InferenceRequest, files=True),
+)
+async def infer_network(
+    network_id: str, request: Request, services: AppServices, account: CurrentAccount
+) -> TaskCreated:
+    return await _infer(request, services, account, private_ref(network_id))
+
+
+@router.post(
+    "/{network_id}/publish",
+    response_model=Network,
+    summary="Publish a network under a public slug (admins only)",
+    openapi_extra=request_body(PublishRequest),
+)
+async def publish_network(
+    network_id: str, request: Request, services: AppServices, account: CurrentAccount
+) -> Network:
+    async with read_body(request, PublishRequest) as body:
+        publish = validate(PublishRequest, body.data)
+    return await run_in_threadpool(
+        services.networks.publish, account, private_ref(network_id), publish.public_id
+    )
