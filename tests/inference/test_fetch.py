@@ -1,0 +1,150 @@
+"""Image URLs fetched from a real local HTTP server, and the private-address guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from vulcain.errors import FetchError, VulcainError
+from vulcain.inference._address_guard import refusal_reason
+from vulcain.inference.sources import FetchPolicy, decode_image, read_source
+
+LOCAL = FetchPolicy(allow_hosts=("127.0.0.1",))
+
+
+def test_loopback_is_refused_by_default_without_a_request(image_server):
+    with pytest.raises(FetchError, match=r"points to 127\.0\.0\.1, a loopback address") as raised:
+        read_source(image_server.url("/image.jpg"), FetchPolicy())
+    assert "VULCAIN_FETCH_ALLOW_HOSTS" in raised.value.message
+    assert isinstance(raised.value, VulcainError)
+    assert image_server.requests == []
+
+
+def test_allow_hosts_admits_the_local_server(image_server):
+    data = read_source(image_server.url("/image.jpg"), LOCAL)
+    assert data == image_server.image
+    np.testing.assert_array_equal(
+        decode_image(data, 10**8), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    )
+
+
+def test_allow_hosts_takes_cidrs(image_server):
+    policy = FetchPolicy(allow_hosts=("10.0.0.0/8", "127.0.0.0/8"))
+    assert read_source(image_server.url("/image.jpg"), policy) == image_server.image
+
+
+def test_a_name_resolving_to_loopback_is_refused(image_server):
+    with pytest.raises(FetchError, match=r"points to localhost, which resolves to .*loopback"):
+        read_source(image_server.url("/image.jpg", host="localhost"), FetchPolicy())
+    assert image_server.requests == []
+
+
+def test_an_allowed_name_connects_to_its_checked_address_with_its_host_header(image_server):
+    policy = FetchPolicy(allow_hosts=("localhost",))
+    url = image_server.url("/image.jpg", host="localhost")
+    assert read_source(url, policy) == image_server.image
+    assert image_server.requests == [("/image.jpg", f"localhost:{image_server.port}")]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "a cloud metadata address"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "a cloud metadata address"),
+        ("http://10.1.2.3/x.jpg", "a private address"),
+        ("http://[::1]/x.jpg", "a loopback address"),
+        ("http://[::ffff:127.0.0.1]/x.jpg", "a loopback address"),
+        ("http://0.0.0.0/x.jpg", "an unspecified address"),
+        ("http://224.0.0.1/x.jpg", "a multicast address"),
+        ("http://100.64.0.1/x.jpg", "non-public"),
+    ],
+)
+def test_private_and_metadata_addresses_are_refused_before_any_connection(monkeypatch, url, reason):
+    def no_connection(*args, **kwargs):
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_connection)
+    started = time.perf_counter()
+    with pytest.raises(FetchError, match=reason):
+        read_source(url, FetchPolicy(timeout_s=5))
+    assert time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("8.8.8.8", False),
+        ("2001:4860:4860::8888", False),
+        ("192.168.1.1", True),
+        ("172.16.0.1", True),
+        ("169.254.1.1", True),
+        ("fe80::1", True),
+        ("64:ff9b::7f00:1", True),
+        ("2002:7f00:1::", True),
+        ("100.100.100.200", True),
+        ("255.255.255.255", True),
+    ],
+)
+def test_refusal_reasons(address, refused):
+    assert (refusal_reason(ipaddress.ip_address(address)) is not None) is refused
+
+
+def test_redirects_are_followed_and_checked(image_server):
+    assert read_source(image_server.url("/redirect//image.jpg"), LOCAL) == image_server.image
+    assert [path for path, _ in image_server.requests] == ["/redirect//image.jpg", "/image.jpg"]
+
+
+@pytest.mark.parametrize(
+    "target", ["http://169.254.169.254/latest/meta-data/", "http://10.9.8.7/x.jpg"]
+)
+def test_a_redirect_to_a_private_address_is_refused(image_server, target):
+    with pytest.raises(FetchError, match=r"leads to|points to (169\.254\.169\.254|10\.9\.8\.7)"):
+        read_source(image_server.url(f"/redirect/{target}"), LOCAL)
+    assert len(image_server.requests) == 1
+
+
+def test_a_redirect_to_another_scheme_is_refused(image_server):
+    with pytest.raises(FetchError, match="only http:// and https://"):
+        read_source(image_server.url("/redirect/file:///etc/passwd"), LOCAL)
+
+
+def test_redirect_loops_stop(image_server):
+    with pytest.raises(FetchError, match="redirects more than 5 times"):
+        read_source(image_server.url("/loop"), LOCAL)
+    assert len(image_server.requests) == 6
+
+
+def test_the_byte_cap_refuses_a_declared_size(image_server):
+    policy = FetchPolicy(allow_hosts=("127.0.0.1",), max_bytes=100)
+    with pytest.raises(FetchError, match="larger than the 100 bytes"):
+        read_source(image_server.url("/image.jpg"), policy)
+
+
+def test_the_byte_cap_stops_a_stream_without_a_declared_size(image_server):
+    policy = FetchPolicy(allow_hosts=("127.0.0.1",), max_bytes=50_000)
+    with pytest.raises(FetchError, match="larger than the 50000 bytes"):
+        read_source(image_server.url("/unsized"), policy)
+    assert len(read_source(image_server.url("/unsized"), LOCAL)) == 200_000
+
+
+def test_a_slow_server_times_out(image_server):
+    policy = FetchPolicy(allow_hosts=("127.0.0.1",), timeout_s=0.3)
+    started = time.perf_counter()
+    with pytest.raises(FetchError, match=r"took longer than 0\.3 s"):
+        read_source(image_server.url("/slow"), policy)
+    assert time.perf_counter() - started < 1.2
+
+
+def test_an_error_status_is_reported(image_server):
+    with pytest.raises(FetchError, match="answered HTTP 404"):
+        read_source(image_server.url("/missing.jpg"), LOCAL)
+
+
+def test_an_unresolvable_host_is_reported():
+    with pytest.raises(FetchError, match="cannot be resolved"):
+        read_source("http://no-such-host.invalid/cat.jpg", FetchPolicy())
