@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from vulcain.db.database import Database
+from vulcain.db.models import AccountRow, TaskRow
+
+
+@pytest.fixture(scope="module")
+def db(database_url: str):
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.close()
+
+
+def test_migrations_create_every_table_and_run_twice(db: Database):
+    db.migrate()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"accounts", "tasks", "inference_requests", "networks", "network_files", "blobs"} <= (
+        tables
+    )
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_dates_come_back_aware_in_utc(db: Database):
+    local = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with db.session() as session:
+        row = AccountRow(name="dates", app_id="dates-app", api_key_hash="d" * 64, create_date=local)
+        session.add(row)
+        session.flush()
+        account_id = row.id
+    with db.session() as session:
+        stored = session.get(AccountRow, account_id)
+        assert stored is not None
+        assert stored.create_date == local
+        assert stored.create_date.utcoffset() == timedelta(0)
+        assert stored.create_date.hour == 10
+
+
+def test_session_rolls_back_on_error(db: Database):
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.add(AccountRow(name="ghost", app_id="ghost-app", api_key_hash="g" * 64))
+        session.flush()
+        raise RuntimeError("boom")
+    with db.session() as session:
+        assert session.scalar(select(AccountRow).where(AccountRow.app_id == "ghost-app")) is None
+
+
+def test_many_threads_write_at_once(db: Database):
+    with db.session() as session:
+        owner = AccountRow(name="threads", app_id="threads-app", api_key_hash="t" * 64)
+        session.add(owner)
+        session.flush()
+        owner_id = owner.id
+    errors: list[BaseException] = []
+
+    def write(index: int) -> None:
+        try:
+            for step in range(5):
+                with db.session() as session:
+                    session.add(
+                        TaskRow(account_id=owner_id, kind="inference", name=f"t{index}-{step}")
+                    )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.session() as session:
+        names = session.scalars(select(TaskRow.name).where(TaskRow.account_id == owner_id)).all()
+    assert len(names) == 40
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'nested' / 'vulcain.db'}")
+    db.migrate()
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() >= 1000
+    db.close()
+
+
+def test_now_is_stored_with_microseconds(db: Database):
+    moment = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    with db.session() as session:
+        row = AccountRow(
+            name="micro", app_id="micro-app", api_key_hash="m" * 64, create_date=moment
+        )
+        session.add(row)
+        session.flush()
+        account_id = row.id
+    with db.session() as session:
+        stored = session.get(AccountRow, account_id)
+        assert stored is not None
+        assert stored.create_date == moment

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from vulcain.config import Settings
+from vulcain.schemas import Account, Preprocessing
+from vulcain.services import Services
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """A started :class:`Services` on the test database (first-start output captured)."""
+    services = Services(settings, out=io.StringIO())
+    services.start()
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def account(services: Services) -> Account:
+    return services.accounts.create(f"user-{uuid.uuid4().hex[:8]}")[0]
+
+
+@pytest.fixture
+def other_account(services: Services) -> Account:
+    return services.accounts.create(f"other-{uuid.uuid4().hex[:8]}")[0]
+
+
+@pytest.fixture
+def admin(services: Services) -> Account:
+    return services.accounts.create(f"admin-{uuid.uuid4().hex[:8]}", admin=True)[0]
+
+
+def preprocessing(mean_file: str | None = None, inputs: int = 1) -> Preprocessing:
+    image = {"target_size": "8x6", "resize_type": "SQUASH", "mean_file": mean_file}
+    return Preprocessing.model_validate(
+        {"inputs": [{"tensor_name": f"in{index}", "image": image} for index in range(inputs)]}
+    )
+
+
+def unique_files(*names: str) -> dict[str, BinaryIO]:
+    """Files with random content, so no other test's network shares their blobs."""
+    return {name: io.BytesIO(os.urandom(64)) for name in names}
+
+
+def open_files(paths: dict[str, Path]) -> dict[str, BinaryIO]:
+    return {name: path.open("rb") for name, path in paths.items()}
+
+
+def stored_blobs(settings: Settings) -> list[Path]:
+    root = settings.data_dir / "blobs"
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.parent.name != "tmp")
