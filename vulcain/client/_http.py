@@ -6,7 +6,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from vulcain.client._exceptions import ServerError, TransportError, raise_for_status
 
@@ -78,7 +84,7 @@ class HTTPSession:
         attempts = self.max_retries + 1 if retry else 1
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=0.1, max=5.0, jitter=0.1),
+            wait=wait_exponential(multiplier=0.1, max=5.0) + wait_random(0, 0.1),
             retry=retry_if_exception(_is_retryable),
             reraise=True,
         )

@@ -169,10 +169,12 @@ class Networks:
             )
         return Network(self._session, answer)
 
-    def list(self, public: bool = False) -> Iterator[Network]:
-        """Iterate over your networks (or the public ones), fetching page after page."""
+    def list(self, public: bool = False, *, page_size: int | None = None) -> Iterator[Network]:
+        """Iterate over your networks (or the public ones), fetching page after page of
+        ``page_size`` networks (the server's default when ``None``)."""
         path = "/networks/public" if public else "/networks"
-        for item in self._session.iter_results(path):
+        params = {"limit": page_size} if page_size else None
+        for item in self._session.iter_results(path, params):
             yield Network(self._session, item, public_id=item.get("public_id") if public else None)
 
     def retrieve(self, network_id: int | str) -> Network:
