@@ -1,0 +1,275 @@
+"""The engine end to end: real model files of each framework, real images, real
+preprocessing, checked against a reference written here with numpy and OpenCV."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests import builders
+from vulcain.errors import BadRequest, ImageError, UnknownTensorError
+from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec
+from vulcain.schemas import InferenceRequest, Preprocessing
+
+
+def make_network(
+    files: dict[str, Path], framework: str, preprocessing: dict, network_id: int = 1
+) -> tuple[NetworkSpec, dict[str, Path]]:
+    """A NetworkSpec whose blob keys are the files' sha256, and the key -> path map."""
+    blobs = {hashlib.sha256(path.read_bytes()).hexdigest(): path for path in files.values()}
+    keys = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+    spec = NetworkSpec(network_id, framework, Preprocessing.model_validate(preprocessing), keys)
+    return spec, blobs
+
+
+@pytest.fixture
+def engine_for(tmp_path: Path) -> Callable[[dict[str, Path]], Engine]:
+    engines: list[Engine] = []
+
+    def build(blobs: dict[str, Path], max_models: int = 8) -> Engine:
+        engine = Engine(
+            EngineSettings(tmp_path / "engine", max_models=max_models), blobs.__getitem__
+        )
+        engines.append(engine)
+        return engine
+
+    yield build
+    for engine in engines:
+        engine.close()
+
+
+def png(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", image)
+    assert ok
+    return data.tobytes()
+
+
+def sample_image(height: int = 37, width: int = 53, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def reference(image: np.ndarray, image_spec: dict, mean: np.ndarray | None) -> np.ndarray:
+    """DESIGN section 2, steps 3 to 7, written independently of vulcain."""
+    target = image_spec["target_size"]
+    width, height = (int(v) for v in target.split("x")) if "x" in target else (int(target),) * 2
+    if image_spec["color_channels"] == "L":
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[:, :, None]
+    elif image_spec["color_channels"] == "RGB":
+        image = np.ascontiguousarray(image[:, :, ::-1])
+    h, w = image.shape[:2]
+    kind = image_spec["resize_type"]
+
+    def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        out = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+        return out.reshape(size[1], size[0], img.shape[2])
+
+    if kind == "SQUASH":
+        image = resize(image, (width, height))
+    elif kind == "CROP":
+        s = max(width / w, height / h)
+        nw, nh = math.floor(w * s + 0.5), math.floor(h * s + 0.5)
+        image = resize(image, (nw, nh))
+        x0, y0 = (nw - width) // 2, (nh - height) // 2
+        image = image[y0 : y0 + height, x0 : x0 + width]
+    elif kind == "FILL":
+        s = min(width / w, height / h)
+        nw, nh = math.floor(w * s + 0.5), math.floor(h * s + 0.5)
+        canvas = np.full((height, width, image.shape[2]), 255, np.uint8)
+        x0, y0 = (width - nw) // 2, (height - nh) // 2
+        canvas[y0 : y0 + nh, x0 : x0 + nw] = resize(image, (nw, nh))
+        image = canvas
+    else:  # NETWORK with a single number
+        s = width / max(w, h)
+        image = resize(image, (math.floor(w * s + 0.5), math.floor(h * s + 0.5)))
+    tensor = image.astype(np.float32) * np.float32(image_spec["pixel_scaling"] / 255.0)
+    if mean is not None:
+        tensor = tensor - mean
+    order = {"NCHW": (2, 0, 1), "NHWC": (0, 1, 2), "NCWH": (2, 1, 0), "NWHC": (1, 0, 2)}
+    return tensor.transpose(order[image_spec["dimension_order"]])[None]
+
+
+def image_spec(**overrides: object) -> dict:
+    spec = {
+        "dimension_order": "NCHW",
+        "resize_type": "SQUASH",
+        "target_size": "24x16",
+        "color_channels": "BGR",
+        "pixel_scaling": 255.0,
+    }
+    spec.update(overrides)
+    return spec
+
+
+def request(*sources: str | bytes, outputs: list[str], **image: object) -> InferenceRequest:
+    return InferenceRequest.model_validate(
+        {
+            "inputs": [{"image": {"source": source, **image}} for source in sources],
+            "output_tensors": outputs,
+        }
+    )
+
+
+def tensor_of(result: dict, index: int = 0) -> np.ndarray:
+    tensor = result["tensors"][index]
+    assert tensor["shape"] == tensor["dims"]
+    return np.asarray(tensor["data"], dtype=np.float32).reshape(tensor["shape"])
+
+
+CASES = [
+    image_spec(),
+    image_spec(dimension_order="NCWH", resize_type="CROP", color_channels="RGB"),
+    image_spec(resize_type="FILL", target_size="20", pixel_scaling=1.0),
+    image_spec(resize_type="NETWORK", target_size="30", color_channels="RGB"),
+]
+
+
+@pytest.mark.parametrize("spec", CASES, ids=lambda s: f"{s['dimension_order']}-{s['resize_type']}")
+def test_onnx_identity_matches_reference(tmp_path: Path, engine_for, spec: dict) -> None:
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "data", "image": spec}], "batched_output": True},
+    )
+    engine = engine_for(blobs)
+    deployed = engine.deploy(network)
+    assert "out" in deployed.outputs
+    assert [spec.name for spec in deployed.inputs] == ["data"]
+    image = sample_image()
+    result = engine.infer(network, request(png(image), outputs=["out"]))
+    np.testing.assert_array_equal(tensor_of(result), reference(image, spec, None))
+
+
+def test_caffe_identity_with_npy_mean_and_gray(tmp_path: Path, engine_for) -> None:
+    files = builders.caffe_identity(tmp_path / "m", channels=1)
+    mean = np.full((1, 1, 1), 0.25, np.float32)
+    np.save(tmp_path / "mean.npy", mean, allow_pickle=False)
+    files["mean.npy"] = tmp_path / "mean.npy"
+    spec = image_spec(color_channels="L", pixel_scaling=1.0, mean_file="mean.npy")
+    network, blobs = make_network(
+        files, "nv-caffe-0.x-mod", {"inputs": [{"tensor_name": "data", "image": spec}]}
+    )
+    engine = engine_for(blobs)
+    engine.deploy(network)
+    image = sample_image()
+    result = engine.infer(network, request(png(image), outputs=["out"]))
+    np.testing.assert_allclose(tensor_of(result), reference(image, spec, mean), rtol=1e-6)
+
+
+def test_tensorflow_identity_nhwc_from_base64(tmp_path: Path, engine_for) -> None:
+    spec = image_spec(dimension_order="NHWC", resize_type="CROP", target_size="12x20")
+    network, blobs = make_network(
+        builders.tf_identity(tmp_path / "m"),
+        "tensorflow-1.x",
+        {"inputs": [{"tensor_name": "input", "image": spec}]},
+    )
+    engine = engine_for(blobs)
+    engine.deploy(network)
+    image = sample_image()
+    source = "data:image/*;base64," + base64.b64encode(png(image)).decode()
+    result = engine.infer(network, request(source, outputs=["output"]))
+    np.testing.assert_array_equal(tensor_of(result), reference(image, spec, None))
+
+
+def test_bbox_is_applied_before_preprocessing(tmp_path: Path, engine_for) -> None:
+    spec = image_spec(target_size="10x10")
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "data", "image": spec}]},
+    )
+    engine = engine_for(blobs)
+    image = sample_image(40, 50)
+    bbox = {"xmin": 0.1, "ymin": 0.25, "xmax": 0.55, "ymax": 0.9}
+    result = engine.infer(network, request(png(image), outputs=["out"], bbox=bbox))
+    crop = image[10:36, 5:28]  # floor(0.25*40)=10, ceil(0.9*40)=36, floor(5)=5, ceil(27.5)=28
+    np.testing.assert_array_equal(tensor_of(result), reference(crop, spec, None))
+
+
+def test_proposal_network_gets_im_info(tmp_path: Path, engine_for) -> None:
+    spec = image_spec(resize_type="NETWORK", target_size="64")
+    network, blobs = make_network(
+        builders.caffe_proposal_net(tmp_path / "m"),
+        "nv-caffe-0.x-mod",
+        {"inputs": [{"tensor_name": "data", "image": spec}], "batched_output": False},
+    )
+    engine = engine_for(blobs)
+    engine.deploy(network)
+    result = engine.infer(network, request(png(sample_image(48, 64)), outputs=["rois"]))
+    rois = tensor_of(result)
+    assert rois.ndim == 2 and rois.shape[1] == 5
+    assert (rois[:, 3] <= 64).all() and (rois[:, 4] <= 48).all()
+
+
+def test_deploy_refuses_a_tensor_name_the_network_lacks(tmp_path: Path, engine_for) -> None:
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "pixels", "image": image_spec()}]},
+    )
+    with pytest.raises(UnknownTensorError, match=r"no input 'pixels'.*data"):
+        engine_for(blobs).deploy(network)
+
+
+def test_request_errors_are_sentences(tmp_path: Path, engine_for) -> None:
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "data", "image": image_spec()}]},
+    )
+    engine = engine_for(blobs)
+    image = png(sample_image())
+    with pytest.raises(BadRequest, match="takes 1 input"):
+        engine.infer(network, request(image, image, outputs=["out"]))
+    with pytest.raises(UnknownTensorError, match="nope"):
+        engine.infer(network, request(image, outputs=["nope"]))
+    with pytest.raises(ImageError):
+        engine.infer(network, request(b"not an image", outputs=["out"]))
+
+
+def test_concurrent_requests_each_get_their_own_result(tmp_path: Path, engine_for) -> None:
+    spec = image_spec()
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "data", "image": spec}]},
+    )
+    engine = engine_for(blobs)
+    images = [sample_image(seed=seed) for seed in range(12)]
+    results: dict[int, np.ndarray] = {}
+
+    def run(index: int) -> None:
+        results[index] = tensor_of(
+            engine.infer(network, request(png(images[index]), outputs=["out"]))
+        )
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, image in enumerate(images):
+        np.testing.assert_array_equal(results[index], reference(image, spec, None))
+
+
+def test_cache_keeps_at_most_max_models_and_reloads(tmp_path: Path, engine_for) -> None:
+    files = builders.onnx_identity(tmp_path / "m")
+    preprocessing = {"inputs": [{"tensor_name": "data", "image": image_spec()}]}
+    first, blobs = make_network(files, "onnx", preprocessing, network_id=1)
+    second, _ = make_network(files, "onnx", preprocessing, network_id=2)
+    engine = engine_for(blobs, max_models=1)
+    image = png(sample_image())
+    expected = engine.infer(first, request(image, outputs=["out"]))
+    engine.infer(second, request(image, outputs=["out"]))
+    models_dir = tmp_path / "engine" / "models"
+    assert len(list(models_dir.iterdir())) <= 2
+    assert engine.infer(first, request(image, outputs=["out"])) == expected
+    engine.evict(1)
+    assert engine.infer(first, request(image, outputs=["out"])) == expected

@@ -1,0 +1,121 @@
+"""A bounded, thread-safe cache of loaded networks, keyed by network id."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vulcain.errors import PreprocessingError
+from vulcain.inference.means import load_mean
+from vulcain.runtimes import load_runtime
+from vulcain.runtimes.base import Runtime
+from vulcain.schemas import ImagePreprocessing
+
+if TYPE_CHECKING:
+    from vulcain.inference.engine import NetworkSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """A runtime with what preprocessing needs, ready to serve ``network``."""
+
+    network: NetworkSpec
+    runtime: Runtime
+    means: list[np.ndarray | None]
+    needs_im_info: bool
+    folder: Path = field(repr=False)
+
+
+class ModelCache:
+    """Loads each network once, however many threads ask for it at the same time, and
+    keeps at most ``max_models`` of them, evicting the least recently used.
+
+    An evicted model is not closed: a request may still hold it. Its folder of files is
+    removed once the last reference to it is gone."""
+
+    def __init__(
+        self, root: Path, blob_path: Callable[[str], Path], *, max_models: int = 8
+    ) -> None:
+        self._root = root
+        self._blob_path = blob_path
+        self._max_models = max(1, max_models)
+        self._models: OrderedDict[int, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[int, threading.Lock] = {}
+
+    def get(self, network: NetworkSpec) -> LoadedModel:
+        with self._lock:
+            model = self._models.get(network.id)
+            if model is not None:
+                self._models.move_to_end(network.id)
+                return model
+            load_lock = self._loading.setdefault(network.id, threading.Lock())
+        with load_lock:
+            with self._lock:
+                model = self._models.get(network.id)
+            if model is None:
+                model = self._load(network)
+                with self._lock:
+                    self._models[network.id] = model
+                    while len(self._models) > self._max_models:
+                        self._models.popitem(last=False)
+            with self._lock:
+                self._loading.pop(network.id, None)
+            return model
+
+    def evict(self, network_id: int) -> None:
+        with self._lock:
+            self._models.pop(network_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            models = list(self._models.values())
+            self._models.clear()
+        for model in models:
+            model.runtime.close()
+
+    def _load(self, network: NetworkSpec) -> LoadedModel:
+        self._root.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{network.id}-", dir=self._root))
+        try:
+            for name, key in network.files.items():
+                (folder / name).symlink_to(self._blob_path(key))
+            runtime = load_runtime(network.framework, folder)
+            means = [
+                _mean(folder, index, entry.image)
+                for index, entry in enumerate(network.preprocessing.inputs)
+            ]
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        fed = {entry.tensor_name for entry in network.preprocessing.inputs}
+        needs_im_info = any(spec.name == "im_info" for spec in runtime.inputs()) and (
+            "im_info" not in fed
+        )
+        model = LoadedModel(network, runtime, means, needs_im_info, folder)
+        weakref.finalize(model, shutil.rmtree, folder, True)
+        logger.info("loaded network %s (%s)", network.id, network.framework)
+        return model
+
+
+def _mean(folder: Path, index: int, image: ImagePreprocessing) -> np.ndarray | None:
+    if image.mean_file is None:
+        return None
+    path = folder / image.mean_file
+    if not path.exists():
+        raise PreprocessingError(
+            f"preprocessing.inputs[{index}].image.mean_file: {image.mean_file!r} was not uploaded"
+        )
+    return load_mean(path, image)
