@@ -121,7 +121,9 @@ def _get(
         pinned,
         headers=headers,
         timeout=httpx.Timeout(remaining),
-        extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+        extensions={"sni_hostname": target.raw_host.decode("ascii")}
+        if target.scheme == "https"
+        else {},
     )
     try:
         response = client.send(request, stream=True)
