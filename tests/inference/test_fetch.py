@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import socket
+import ssl
+import threading
 import time
 
 import cv2
@@ -148,3 +151,65 @@ def test_an_error_status_is_reported(image_server):
 def test_an_unresolvable_host_is_reported():
     with pytest.raises(FetchError, match="cannot be resolved"):
         read_source("http://no-such-host.invalid/cat.jpg", FetchPolicy())
+
+
+def self_signed_certificate(directory, name: str) -> tuple[str, str]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_https_sends_the_host_name_as_sni_and_verifies_the_certificate(tmp_path):
+    cert, key = self_signed_certificate(tmp_path, "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server_names: list[str | None] = []
+    context.sni_callback = lambda connection, name, ctx: server_names.append(name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def accept_once() -> None:
+        connection, _ = listener.accept()
+        try:
+            with context.wrap_socket(connection, server_side=True):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+
+    thread = threading.Thread(target=accept_once, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(FetchError, match=r"cannot be fetched: .*CERTIFICATE_VERIFY_FAILED"):
+            read_source(
+                f"https://localhost:{port}/image.jpg", FetchPolicy(allow_hosts=("localhost",))
+            )
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert server_names == ["localhost"]

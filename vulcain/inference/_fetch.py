@@ -50,8 +50,9 @@ def fetch_url(url: str, policy: FetchPolicy) -> bytes:
         verify=_tls_context(), trust_env=False, follow_redirects=False, http2=False
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            address = _checked_address(current, allow, url)
-            location = _get(client, current, address, policy, deadline, url)
+            location = _get_any(
+                client, current, _checked_addresses(current, allow, url), policy, deadline, url
+            )
             if isinstance(location, bytes):
                 return location
             current = _parse(str(current.join(location)), url)
@@ -71,7 +72,33 @@ def _parse(text: str, original: str) -> httpx.URL:
     return parsed
 
 
-def _checked_address(target: httpx.URL, allow: AllowList, original: str) -> IPAddress:
+def _get_any(
+    client: httpx.Client,
+    target: httpx.URL,
+    addresses: list[IPAddress],
+    policy: FetchPolicy,
+    deadline: float,
+    original: str,
+) -> bytes | str:
+    """Try each permitted address in turn, as a browser falls back from IPv6 to IPv4."""
+    for address in addresses[:-1]:
+        try:
+            return _get(client, target, address, policy, deadline, original)
+        except _Unreachable:
+            continue
+    try:
+        return _get(client, target, addresses[-1], policy, deadline, original)
+    except _Unreachable as exc:
+        raise FetchError(
+            f"the image URL {shorten(original)} cannot be fetched: {exc.__cause__}."
+        ) from exc.__cause__
+
+
+class _Unreachable(Exception):
+    """No connection could be made to one address."""
+
+
+def _checked_addresses(target: httpx.URL, allow: AllowList, original: str) -> list[IPAddress]:
     host = target.host
     name_allowed = allow.admits_name(host)
     try:
@@ -90,12 +117,16 @@ def _checked_address(target: httpx.URL, allow: AllowList, original: str) -> IPAd
                 f"the host {host} of the image URL {shorten(original)} cannot be resolved."
             ) from exc
         candidates = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    permitted: list[IPAddress] = []
     refusals: list[str] = []
-    for address in candidates:
+    for address in dict.fromkeys(candidates):
         reason = refusal_reason(address)
         if reason is None or name_allowed or allow.admits_address(address):
-            return address
-        refusals.append(reason if literal is not None else f"{address} ({reason})")
+            permitted.append(address)
+        else:
+            refusals.append(reason if literal is not None else f"{address} ({reason})")
+    if permitted:
+        return permitted
     where = f"{host}," if literal is not None else f"{host}, which resolves to"
     raise FetchError(
         f"the image URL {shorten(original)} points to {where} {', '.join(refusals)}: {_GUARD_HINT}."
@@ -133,6 +164,8 @@ def _get(
             response.close()
     except httpx.TimeoutException as exc:
         raise _timed_out(original, policy) from exc
+    except httpx.ConnectError as exc:
+        raise _Unreachable() from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"the image URL {shorten(original)} cannot be fetched: {exc}.") from exc
 
