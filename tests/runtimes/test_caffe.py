@@ -174,3 +174,10 @@ def test_forward_from_several_threads(caffe_small_cnn_dir: Path):
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_forward_after_close_is_a_model_error(caffe_small_cnn_dir: Path):
+    runtime = load_runtime(CAFFE, caffe_small_cnn_dir)
+    runtime.close()
+    with pytest.raises(ModelError, match="unloaded"):
+        runtime.forward({"data": images(1)}, ["prob"])

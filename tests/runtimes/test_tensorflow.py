@@ -124,8 +124,15 @@ def test_missing_variables_data(tmp_path: Path, tf_identity_dir: Path):
 def test_corrupt_variables_data(tmp_path: Path, tf_identity_dir: Path):
     folder = _copy(tf_identity_dir, tmp_path / "model", skip="")
     (folder / "variables.data-00000-of-00001").write_bytes(b"\x00")
-    with pytest.raises(ModelError, match="TensorFlow cannot load the SavedModel"):
+    with pytest.raises(ModelError, match="TensorFlow cannot load the SavedModel") as raised:
         load_runtime(TF, folder)
+    assert "Graph execution error" not in raised.value.message
+    assert "save/RestoreV2" in raised.value.message
+
+
+def test_wrong_feed_shape(small_cnn: Runtime):
+    with pytest.raises(ModelError, match=r"The TensorFlow network failed: Cannot feed value"):
+        small_cnn.forward({"input": images(1, height=9, width=9).transpose(0, 2, 3, 1)}, ["prob"])
 
 
 def test_missing_graph(tmp_path: Path):

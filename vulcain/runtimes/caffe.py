@@ -73,7 +73,7 @@ class CaffeRuntime(Runtime):
         inputs: dict[str, tuple[int, ...] | None],
         tops: dict[str, tuple[str, int]],
     ) -> None:
-        self._net = net
+        self._net: cv2.dnn.Net | None = net
         self._lock = threading.Lock()
         self._inputs = inputs
         layers = list(net.getLayerNames())
@@ -132,6 +132,8 @@ class CaffeRuntime(Runtime):
             raise unknown_names_error(unknown, self._sources)
         layers = list(dict.fromkeys(self._sources[name][0] for name in outputs))
         with self._lock:
+            if self._net is None:
+                raise ModelError("This Caffe network was unloaded; load it again.")
             try:
                 for name, value in feeds.items():
                     self._net.setInput(np.ascontiguousarray(value, dtype=np.float32), name)

@@ -43,9 +43,18 @@ _PLUMBING = {
 }
 
 
+_NOISE = ("Graph execution error", "Detected at node", "[[", 'File "', "(defined at")
+
+
 def _first_line(error: Exception) -> str:
+    """The sentence of a TensorFlow error without its graph-execution boilerplate."""
     text = getattr(error, "message", None) or str(error)
-    return text.strip().splitlines()[0].rstrip(".") if text.strip() else type(error).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    kept = [line for line in lines if not line.startswith(_NOISE)]
+    node = next((line[len("Node: ") :] for line in kept if line.startswith("Node: ")), None)
+    rest = [line for line in kept if not line.startswith("Node: ")]
+    message = (rest[-1] if rest else lines[0] if lines else type(error).__name__).rstrip(".")
+    return f"{message} (at node {node})" if node else message
 
 
 class TensorFlowRuntime(Runtime):
