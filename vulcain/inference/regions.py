@@ -96,13 +96,13 @@ def trim_uniform_background(image: np.ndarray) -> np.ndarray:
     """Remove the border rows and columns whose every pixel is within
     :data:`BACKGROUND_TOLERANCE` of the top-left pixel's colour. An image that is all
     background is returned whole."""
-    corner = image[0, 0].astype(np.int16)
-    difference = np.abs(image.astype(np.int16) - corner)
-    if difference.ndim == 3:
-        difference = difference.max(axis=2)
-    foreground = difference > BACKGROUND_TOLERANCE
-    rows = np.flatnonzero(foreground.any(axis=1))
+    height, width = image.shape[:2]
+    corner = tuple(float(value) for value in np.atleast_1d(image[0, 0])) + (0.0,) * 3
+    difference = cv2.absdiff(image, corner[:4])
+    foreground = cv2.threshold(difference, BACKGROUND_TOLERANCE, 1, cv2.THRESH_BINARY)[1]
+    flat = foreground.reshape(height, -1)
+    rows = np.flatnonzero(cv2.reduce(flat, 1, cv2.REDUCE_MAX))
     if rows.size == 0:
         return image
-    columns = np.flatnonzero(foreground.any(axis=0))
+    columns = np.flatnonzero(cv2.reduce(flat, 0, cv2.REDUCE_MAX).reshape(width, -1).max(axis=1))
     return image[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
