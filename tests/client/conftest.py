@@ -9,38 +9,15 @@ import numpy as np
 import pytest
 
 from tests.builders import onnx_identity
-from tests.client.servers import VulcainServer, file_server, vulcain_server
+from tests.client.identity import IDENTITY_PREPROCESSING, IMAGE_HEIGHT, IMAGE_WIDTH
+from tests.client.servers import (
+    FlakyProxy,
+    VulcainServer,
+    file_server,
+    flaky_proxy,
+    vulcain_server,
+)
 from vulcain.client import Client, Network
-
-IMAGE_HEIGHT, IMAGE_WIDTH = 6, 8
-TARGET_SIZE = "8x6"
-IDENTITY_PREPROCESSING = {
-    "inputs": [
-        {
-            "tensor_name": "data",
-            "image": {
-                "dimension_order": "NCHW",
-                "target_size": TARGET_SIZE,
-                "resize_type": "SQUASH",
-                "color_channels": "BGR",
-                "pixel_scaling": 255.0,
-                "data_type": "FLOAT32",
-            },
-        }
-    ],
-    "batched_output": True,
-}
-
-
-def expected_identity(image_bgr: np.ndarray, bbox: dict[str, float] | None = None) -> np.ndarray:
-    """What the identity network answers for an image: DESIGN section 2 with numpy/OpenCV."""
-    if bbox is not None:
-        height, width = image_bgr.shape[:2]
-        x0, y0 = int(np.floor(bbox["xmin"] * width)), int(np.floor(bbox["ymin"] * height))
-        x1, y1 = int(np.ceil(bbox["xmax"] * width)), int(np.ceil(bbox["ymax"] * height))
-        image_bgr = image_bgr[y0:y1, x0:x1]
-    resized = cv2.resize(image_bgr, (IMAGE_WIDTH, IMAGE_HEIGHT), interpolation=cv2.INTER_LINEAR)
-    return resized.astype(np.float32).transpose(2, 0, 1)[np.newaxis]
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +69,15 @@ def image_dir(tmp_path_factory: pytest.TempPathFactory, image_bgr: np.ndarray) -
 def image_url(image_dir: Path) -> Iterator[str]:
     with file_server(image_dir) as base_url:
         yield base_url + "/image.png"
+
+
+@pytest.fixture
+def proxy(server) -> Iterator[FlakyProxy]:
+    with flaky_proxy(server.url) as running:
+        yield running
+
+
+@pytest.fixture
+def proxied(server, proxy) -> Iterator[Client]:
+    with Client(api_key=server.api_key, host=proxy.url, max_retries=3) as client:
+        yield client

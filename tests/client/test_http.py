@@ -2,25 +2,12 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import Iterator
 
 import pytest
 
-from tests.client.conftest import IDENTITY_PREPROCESSING
-from tests.client.servers import FlakyProxy, flaky_proxy, free_port, hang_up_server
+from tests.client.identity import IDENTITY_PREPROCESSING
+from tests.client.servers import free_port, hang_up_server
 from vulcain.client import Client, ClientError, ServerError, TransportError
-
-
-@pytest.fixture
-def proxy(server) -> Iterator[FlakyProxy]:
-    with flaky_proxy(server.url) as running:
-        yield running
-
-
-@pytest.fixture
-def proxied(server, proxy) -> Iterator[Client]:
-    with Client(api_key=server.api_key, host=proxy.url, max_retries=3) as client:
-        yield client
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])

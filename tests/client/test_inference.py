@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 
-from tests.client.conftest import expected_identity
+from tests.client.identity import expected_identity
 from vulcain.client import ClientError, ImageInput, TaskError
 
 BBOX = {"xmin": 0.25, "ymin": 0.1, "xmax": 0.8, "ymax": 0.95}

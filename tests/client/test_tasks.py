@@ -62,3 +62,12 @@ def test_unknown_task_is_a_404(client):
     with pytest.raises(ClientError) as caught:
         client.Task.retrieve(987654321)
     assert caught.value.status_code == 404
+
+
+def test_wait_holds_one_long_poll_instead_of_polling(proxied, proxy, identity_network, png):
+    network = proxied.Network.retrieve(identity_network.id)
+    task = network.start_inference([ImageInput(png, encoding="binary")], ["out"])
+    task.wait(timeout=60)
+    polls = [path for method, path in proxy.seen if path.startswith(f"/v0.7/tasks/{task.id}")]
+    assert 1 <= len(polls) <= 2
+    assert all("wait=" in path for path in polls)
