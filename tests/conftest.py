@@ -7,6 +7,7 @@ Vulcain process at it with a temporary data folder.
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ import psycopg
 import pytest
 
 from vulcain.config import Settings
+from vulcain.schemas import Account
+from vulcain.services import Services
 
 POSTGRES_SERVER = os.environ.get("VULCAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
@@ -72,3 +75,27 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         bootstrap_api_key=None,
         task_wait_max_seconds=30,
     )
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """A started :class:`Services` on the test database (first-start output captured)."""
+    services = Services(settings, out=io.StringIO())
+    services.start()
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def account(services: Services) -> Account:
+    return services.accounts.create(f"user-{uuid.uuid4().hex[:8]}")[0]
+
+
+@pytest.fixture
+def other_account(services: Services) -> Account:
+    return services.accounts.create(f"other-{uuid.uuid4().hex[:8]}")[0]
+
+
+@pytest.fixture
+def admin(services: Services) -> Account:
+    return services.accounts.create(f"admin-{uuid.uuid4().hex[:8]}", admin=True)[0]

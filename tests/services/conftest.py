@@ -2,40 +2,11 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import pytest
-
 from vulcain.config import Settings
-from vulcain.schemas import Account, Preprocessing
-from vulcain.services import Services
-
-
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    """A started :class:`Services` on the test database (first-start output captured)."""
-    services = Services(settings, out=io.StringIO())
-    services.start()
-    yield services
-    services.close()
-
-
-@pytest.fixture
-def account(services: Services) -> Account:
-    return services.accounts.create(f"user-{uuid.uuid4().hex[:8]}")[0]
-
-
-@pytest.fixture
-def other_account(services: Services) -> Account:
-    return services.accounts.create(f"other-{uuid.uuid4().hex[:8]}")[0]
-
-
-@pytest.fixture
-def admin(services: Services) -> Account:
-    return services.accounts.create(f"admin-{uuid.uuid4().hex[:8]}", admin=True)[0]
+from vulcain.schemas import Preprocessing
 
 
 def preprocessing(mean_file: str | None = None, inputs: int = 1) -> Preprocessing:

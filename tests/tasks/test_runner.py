@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from sqlalchemy import select
+
+from tests.services.conftest import open_files
+from tests.tasks.conftest import IDENTITY_PREPROCESSING, png_request
+from vulcain.db.models import NetworkRow, TaskRow
+from vulcain.tasks.runner import INTERNAL_ERROR
+
+
+def create_identity(services, account, identity_model):
+    files = open_files(identity_model)
+    try:
+        return services.networks.create(
+            account,
+            name="identity",
+            description="",
+            metadata={},
+            framework="onnx",
+            preprocessing=IDENTITY_PREPROCESSING,
+            files=files,
+        )
+    finally:
+        for stream in files.values():
+            stream.close()
+
+
+def test_deploy_then_inference_on_a_real_onnx_network(services, account, identity_model, image):
+    network = create_identity(services, account, identity_model)
+    deployment = services.tasks.wait(account, network.task_id, 30)
+    assert deployment.status == "success", deployment.error
+    assert deployment.data["inputs"][0]["name"] == "data"
+    with services.db.session() as session:
+        assert "out" in session.get(NetworkRow, network.id).outputs
+
+    task_id = services.networks.infer(account, network.id, png_request(image))
+    task = services.tasks.wait(account, task_id, 30)
+    assert task.status == "success", task.error
+    [tensor] = task.data["tensors"]
+    assert tensor["name"] == "out"
+    assert tensor["shape"] == tensor["dims"] == [1, 3, 6, 8]
+    expected = image.astype(np.float32).transpose(2, 0, 1).ravel()
+    np.testing.assert_allclose(tensor["data"], expected, rtol=1e-6)
+
+
+def test_a_finished_task_is_not_run_or_written_again(services, account, identity_model):
+    network = create_identity(services, account, identity_model)
+    done = services.tasks.wait(account, network.task_id, 30)
+    assert done.status == "success"
+    services.runner(network.task_id)
+    assert not services.runner.finish(network.task_id, error="late duplicate")
+    assert services.tasks.get(account, network.task_id) == done
+
+
+def test_unreadable_image_ends_the_task_in_error(services, account, identity_model, image):
+    network = create_identity(services, account, identity_model)
+    services.tasks.wait(account, network.task_id, 30)
+    request = png_request(image)
+    request.inputs[0].image.source = b"not an image at all"
+    task = services.tasks.wait(account, services.networks.infer(account, network.id, request), 30)
+    assert task.status == "error"
+    assert task.error and task.error != INTERNAL_ERROR
+
+
+def test_wait_returns_at_the_timeout_or_when_woken(services, account):
+    with services.db.session() as session:
+        row = TaskRow(account_id=account.id, kind="inference", name="never submitted")
+        session.add(row)
+        session.flush()
+        task_id = row.id
+    started = time.monotonic()
+    assert services.tasks.wait(account, task_id, 0.3).status == "pending"
+    assert time.monotonic() - started >= 0.3
+
+    finisher = threading.Timer(0.2, services.runner.finish, args=(task_id,), kwargs={"data": {}})
+    started = time.monotonic()
+    finisher.start()
+    task = services.tasks.wait(account, task_id, 20)
+    assert task.status == "success" and task.data == {}
+    assert time.monotonic() - started < 5
+
+
+def test_wait_is_capped_by_the_settings(settings, services, account):
+    services.settings.task_wait_max_seconds = 0.2
+    with services.db.session() as session:
+        row = TaskRow(account_id=account.id, kind="inference", name="capped")
+        session.add(row)
+        session.flush()
+        task_id = row.id
+    started = time.monotonic()
+    assert services.tasks.wait(account, task_id, 3600).status == "pending"
+    assert time.monotonic() - started < 2
+
+
+def test_list_tasks_by_ids(services, account, other_account):
+    ids = []
+    with services.db.session() as session:
+        for index in range(3):
+            row = TaskRow(account_id=account.id, kind="inference", name=f"t{index}")
+            session.add(row)
+            session.flush()
+            ids.append(row.id)
+        foreign = TaskRow(account_id=other_account.id, kind="inference", name="foreign")
+        session.add(foreign)
+        session.flush()
+        foreign_id = foreign.id
+    count, page = services.tasks.list(account, [ids[2], ids[0], foreign_id], offset=0, limit=10)
+    assert count == 2 and [task.id for task in page] == [ids[0], ids[2]]
+    count, page = services.tasks.list(account, ids, offset=1, limit=1)
+    assert count == 3 and [task.id for task in page] == [ids[1]]
+    with services.db.session() as session:
+        mine = session.scalars(select(TaskRow.id).where(TaskRow.account_id == account.id)).all()
+    assert services.tasks.list(account, None, offset=0, limit=1000)[0] == len(mine)
