@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vulcain.errors import PreprocessingError
+from vulcain.inference.batching import Batcher
 from vulcain.inference.means import load_mean
 from vulcain.runtimes import load_runtime
 from vulcain.runtimes.base import Runtime
@@ -35,6 +36,7 @@ class LoadedModel:
     runtime: Runtime
     means: list[np.ndarray | None]
     needs_im_info: bool
+    batcher: Batcher = field(repr=False)
     folder: Path = field(repr=False)
 
 
@@ -42,15 +44,24 @@ class ModelCache:
     """Loads each network once, however many threads ask for it at the same time, and
     keeps at most ``max_models`` of them, evicting the least recently used.
 
-    An evicted model is not closed: a request may still hold it. Its folder of files is
-    removed once the last reference to it is gone."""
+    An evicted model is not closed: a request may still hold it. Its batcher stops once
+    its queue is empty and its folder of files is removed once the last reference to it
+    is gone."""
 
     def __init__(
-        self, root: Path, blob_path: Callable[[str], Path], *, max_models: int = 8
+        self,
+        root: Path,
+        blob_path: Callable[[str], Path],
+        *,
+        max_models: int = 8,
+        max_batch_size: int = 8,
+        max_queue_delay_s: float = 0.005,
     ) -> None:
         self._root = root
         self._blob_path = blob_path
         self._max_models = max(1, max_models)
+        self._max_batch_size = max_batch_size
+        self._max_queue_delay_s = max_queue_delay_s
         self._models: OrderedDict[int, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[int, threading.Lock] = {}
@@ -70,20 +81,23 @@ class ModelCache:
                 with self._lock:
                     self._models[network.id] = model
                     while len(self._models) > self._max_models:
-                        self._models.popitem(last=False)
+                        self._models.popitem(last=False)[1].batcher.close()
             with self._lock:
                 self._loading.pop(network.id, None)
             return model
 
     def evict(self, network_id: int) -> None:
         with self._lock:
-            self._models.pop(network_id, None)
+            model = self._models.pop(network_id, None)
+        if model is not None:
+            model.batcher.close()
 
     def clear(self) -> None:
         with self._lock:
             models = list(self._models.values())
             self._models.clear()
         for model in models:
+            model.batcher.close()
             model.runtime.close()
 
     def _load(self, network: NetworkSpec) -> LoadedModel:
@@ -104,7 +118,14 @@ class ModelCache:
         needs_im_info = any(spec.name == "im_info" for spec in runtime.inputs()) and (
             "im_info" not in fed
         )
-        model = LoadedModel(network, runtime, means, needs_im_info, folder)
+        batch_size = self._max_batch_size if network.preprocessing.batched_output else 1
+        batcher = Batcher(
+            runtime.forward,
+            max_batch_size=batch_size,
+            max_delay_s=self._max_queue_delay_s,
+            name=str(network.id),
+        )
+        model = LoadedModel(network, runtime, means, needs_im_info, batcher, folder)
         weakref.finalize(model, shutil.rmtree, folder, True)
         logger.info("loaded network %s (%s)", network.id, network.framework)
         return model

@@ -9,15 +9,18 @@ in a bounded cache shared by every caller.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from vulcain.errors import BadRequest, UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
+from vulcain.inference.batching import BatchItem
 from vulcain.inference.preprocessing import PreparedImage, preprocess
 from vulcain.inference.regions import apply_region
 from vulcain.inference.sources import FetchPolicy, decode_image, read_source
@@ -57,6 +60,9 @@ class EngineSettings:
     fetch_max_bytes: int = 64 * 1024 * 1024
     fetch_timeout_s: float = 15.0
     max_image_pixels: int = 100_000_000
+    max_batch_size: int = 8
+    max_queue_delay_ms: float = 5.0
+    preprocess_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(
@@ -92,13 +98,24 @@ class StageTimes:
 
 
 class Engine:
-    """Loads networks on demand and runs inference requests on them (thread-safe)."""
+    """Loads networks on demand and runs inference requests on them (thread-safe).
+
+    A request is decoded and preprocessed on the engine's preprocessing threads, then
+    queued to its model's batcher, so the next requests are prepared while the current
+    batch runs forward."""
 
     def __init__(self, settings: EngineSettings, blob_path: Callable[[str], Path]) -> None:
         self.settings = settings
         self._policy = settings.fetch_policy()
         self._models = ModelCache(
-            settings.work_dir / "models", blob_path, max_models=settings.max_models
+            settings.work_dir / "models",
+            blob_path,
+            max_models=settings.max_models,
+            max_batch_size=settings.max_batch_size,
+            max_queue_delay_s=settings.max_queue_delay_ms / 1000,
+        )
+        self._preprocessing = ThreadPoolExecutor(
+            max(1, settings.preprocess_threads), thread_name_prefix="vulcain-preprocess"
         )
 
     def deploy(self, network: NetworkSpec) -> DeployResult:
@@ -115,24 +132,57 @@ class Engine:
                     f"{entry.tensor_name!r} (its inputs: {known})"
                 )
         warmup = [_warmup_image(entry.image.target) for entry in network.preprocessing.inputs]
-        self._forward(model, [warmup], runtime.final_outputs())
+        self._forward(model, warmup, runtime.final_outputs())
         return DeployResult(inputs=runtime.inputs(), outputs=runtime.outputs())
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> dict[str, object]:
         """Run one request; return the task data ``{"tensors": [...]}`` of DESIGN.md 1."""
+        return self.submit(network, request).result()
+
+    def submit(self, network: NetworkSpec, request: InferenceRequest) -> Future[dict[str, object]]:
+        """Start one request; its future holds the task data or the error."""
         expected = len(network.preprocessing.inputs)
         if len(request.inputs) != expected:
             raise BadRequest(
                 f"inputs: the network takes {expected} input(s), {len(request.inputs)} given"
             )
+        result: Future[dict[str, object]] = Future()
+        self._preprocessing.submit(self._prepare, network, request, result)
+        return result
+
+    def _prepare(
+        self, network: NetworkSpec, request: InferenceRequest, result: Future[dict[str, object]]
+    ) -> None:
         times = StageTimes()
+        try:
+            model = self._models.get(network)
+            _check_outputs(model, request.output_tensors)
+            with model.batcher.preparing():
+                started = time.perf_counter()
+                images = [self.load_image(item.image) for item in request.inputs]
+                times.decode = time.perf_counter() - started
+                started = time.perf_counter()
+                feeds = _feeds(model, [images])
+                times.preprocess = time.perf_counter() - started
+                item = BatchItem(feeds, tuple(request.output_tensors))
+                model.batcher.submit(item)
+        except Exception as error:
+            result.set_exception(error)
+            return
         started = time.perf_counter()
-        images = [self.load_image(item.image) for item in request.inputs]
-        times.decode = time.perf_counter() - started
-        model = self._models.get(network)
-        tensors = self._forward(model, [images], request.output_tensors, times)
-        logger.debug("network %s: %s", network.id, times)
-        return {"tensors": [tensor.to_json() for tensor in tensors]}
+
+        def finish(done: Future[dict[str, np.ndarray]]) -> None:
+            times.forward = time.perf_counter() - started
+            logger.debug("network %s: %s", network.id, times)
+            error = done.exception()
+            if error is not None:
+                result.set_exception(error)
+                return
+            outputs = done.result()
+            tensors = [Tensor(name, outputs[name]) for name in request.output_tensors]
+            result.set_result({"tensors": [tensor.to_json() for tensor in tensors]})
+
+        item.future.add_done_callback(finish)
 
     def load_image(self, image: ImageInput) -> np.ndarray:
         """Fetch or decode one input's source and apply its region (bbox, polygon, ...)."""
@@ -151,25 +201,23 @@ class Engine:
 
     def close(self) -> None:
         """Release every loaded network."""
+        self._preprocessing.shutdown(wait=True, cancel_futures=True)
         self._models.clear()
 
     def _forward(
-        self,
-        model: LoadedModel,
-        batch: Sequence[Sequence[np.ndarray]],
-        outputs: Sequence[str],
-        times: StageTimes | None = None,
-    ) -> list[Tensor]:
-        """Preprocess ``batch`` (one list of images per item, one image per network input)
-        and run it, returning the requested tensors in order."""
-        times = times or StageTimes()
-        started = time.perf_counter()
-        feeds = _feeds(model, batch)
-        times.preprocess = time.perf_counter() - started
-        started = time.perf_counter()
-        results = model.runtime.forward(feeds, list(outputs))
-        times.forward = time.perf_counter() - started
-        return [Tensor(name, np.asarray(results[name])) for name in outputs]
+        self, model: LoadedModel, images: Sequence[np.ndarray], outputs: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        return model.runtime.forward(_feeds(model, [images]), list(outputs))
+
+
+def _check_outputs(model: LoadedModel, names: Sequence[str]) -> None:
+    unknown = [name for name in names if not model.runtime.has_output(name)]
+    if unknown:
+        known = model.runtime.final_outputs()
+        raise UnknownTensorError(
+            f"output_tensors: the network has no tensor {', '.join(map(repr, unknown))} "
+            f"(its outputs include {', '.join(known[:10])})"
+        )
 
 
 def _feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> dict[str, np.ndarray]:

@@ -1,0 +1,125 @@
+"""Dynamic batching: concurrent requests are run together and each gets exactly what it
+would get alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import builders
+from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
+from vulcain.errors import ImageError
+from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec
+
+SMALL_CNNS: dict[str, tuple[Callable[..., dict[str, Path]], str, str]] = {
+    "onnx": (builders.onnx_small_cnn, "onnx", "NCHW"),
+    "caffe": (builders.caffe_small_cnn, "nv-caffe-0.x-mod", "NCHW"),
+    "tensorflow": (builders.tf_small_cnn, "tensorflow-1.x", "NHWC"),
+}
+INTERMEDIATE = {"onnx": "conv1", "caffe": "conv1", "tensorflow": "conv1/Relu:0"}
+INPUT = {"onnx": "data", "caffe": "data", "tensorflow": "input"}
+
+
+def small_cnn(tmp_path: Path, kind: str, batched_output: bool = True) -> tuple[NetworkSpec, dict]:
+    build, framework, order = SMALL_CNNS[kind]
+    spec = image_spec(target_size="16x16", dimension_order=order)
+    preprocessing = {
+        "inputs": [{"tensor_name": INPUT[kind], "image": spec}],
+        "batched_output": batched_output,
+    }
+    return make_network(build(tmp_path / kind), framework, preprocessing)
+
+
+def engine(tmp_path: Path, blobs: dict, **settings: object) -> Engine:
+    return Engine(EngineSettings(tmp_path / "engine", **settings), blobs.__getitem__)
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL_CNNS))
+def test_batched_results_equal_results_alone(tmp_path: Path, kind: str) -> None:
+    network, blobs = small_cnn(tmp_path, kind)
+    images = [png(sample_image(seed=seed)) for seed in range(16)]
+    # Every other request also asks for an intermediate layer: one batch, two name sets.
+    names = [["prob"] if i % 2 else [INTERMEDIATE[kind], "prob"] for i in range(len(images))]
+
+    alone_engine = engine(tmp_path, blobs, max_batch_size=1)
+    try:
+        alone = [
+            alone_engine.infer(network, request(image, outputs=outputs))
+            for image, outputs in zip(images, names, strict=True)
+        ]
+    finally:
+        alone_engine.close()
+
+    batching_engine = engine(tmp_path, blobs, max_batch_size=8, max_queue_delay_ms=50)
+    try:
+        batching_engine.deploy(network)
+        futures = [
+            batching_engine.submit(network, request(image, outputs=outputs))
+            for image, outputs in zip(images, names, strict=True)
+        ]
+        together = [future.result(timeout=60) for future in futures]
+        sizes = batching_engine._models.get(network).batcher.batch_sizes
+    finally:
+        batching_engine.close()
+
+    assert max(sizes) > 1, f"no batch formed: {sizes}"
+    for one, other in zip(alone, together, strict=True):
+        assert [t["name"] for t in one["tensors"]] == [t["name"] for t in other["tensors"]]
+        for a, b in zip(one["tensors"], other["tensors"], strict=True):
+            assert a["shape"] == b["shape"] and a["shape"][0] == 1
+            np.testing.assert_array_equal(np.float32(a["data"]), np.float32(b["data"]))
+
+
+def test_a_bad_request_fails_alone(tmp_path: Path) -> None:
+    network, blobs = small_cnn(tmp_path, "onnx")
+    batching_engine = engine(tmp_path, blobs, max_batch_size=8, max_queue_delay_ms=50)
+    try:
+        sources = [png(sample_image(seed=seed)) for seed in range(7)]
+        sources.insert(3, b"\x89PNG but not really")
+        futures = [batching_engine.submit(network, request(s, outputs=["prob"])) for s in sources]
+        with pytest.raises(ImageError):
+            futures[3].result(timeout=60)
+        good = [f.result(timeout=60) for i, f in enumerate(futures) if i != 3]
+    finally:
+        batching_engine.close()
+    assert len(good) == 7
+    assert all(len(result["tensors"][0]["data"]) == builders.SMALL_CNN_CLASSES for result in good)
+
+
+def test_unbatched_networks_run_one_at_a_time(tmp_path: Path) -> None:
+    network, blobs = small_cnn(tmp_path, "onnx", batched_output=False)
+    batching_engine = engine(tmp_path, blobs, max_batch_size=8, max_queue_delay_ms=50)
+    try:
+        futures = [
+            batching_engine.submit(network, request(png(sample_image(seed=s)), outputs=["prob"]))
+            for s in range(6)
+        ]
+        for future in futures:
+            future.result(timeout=60)
+        sizes = batching_engine._models.get(network).batcher.batch_sizes
+    finally:
+        batching_engine.close()
+    assert sizes == {1: 6}
+
+
+def test_network_resized_inputs_of_different_sizes_are_not_mixed(tmp_path: Path) -> None:
+    files = builders.onnx_identity(tmp_path / "m")
+    spec = image_spec(resize_type="NETWORK", target_size="20")
+    network, blobs = make_network(
+        files, "onnx", {"inputs": [{"tensor_name": "data", "image": spec}]}
+    )
+    shapes = [(30, 40), (40, 30), (30, 40), (20, 20), (40, 30)]
+    batching_engine = engine(tmp_path, blobs, max_batch_size=8, max_queue_delay_ms=50)
+    try:
+        futures = [
+            batching_engine.submit(network, request(png(sample_image(h, w)), outputs=["out"]))
+            for h, w in shapes
+        ]
+        results = [future.result(timeout=60) for future in futures]
+    finally:
+        batching_engine.close()
+    expected = [[1, 3, 15, 20], [1, 3, 20, 15], [1, 3, 15, 20], [1, 3, 20, 20], [1, 3, 20, 15]]
+    assert [result["tensors"][0]["shape"] for result in results] == expected

@@ -1,0 +1,154 @@
+"""Dynamic batching of forward passes for one loaded model.
+
+Modelled on MLServer's adaptive batcher: a queue of (tensors, future), flushed when the
+batch is full or its oldest item has waited ``max_delay_s``, results split back per item,
+and only the items that fail are failed. The batcher wraps the runtime's ``forward``; the
+runtime never sees it.
+
+Waiting only pays when more items are on their way, so the batcher waits for a fuller
+batch only while other requests for the model are still being decoded and preprocessed
+(:meth:`Batcher.preparing`); a lone request runs at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+Forward = Callable[[Mapping[str, np.ndarray], Sequence[str]], dict[str, np.ndarray]]
+
+
+@dataclass
+class BatchItem:
+    """One request's tensors, each with a leading batch dimension of 1."""
+
+    feeds: dict[str, np.ndarray]
+    outputs: tuple[str, ...]
+    future: Future[dict[str, np.ndarray]] = field(default_factory=Future)
+    enqueued: float = field(default_factory=time.monotonic)
+
+    @property
+    def shape_key(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        return tuple((name, array.shape) for name, array in sorted(self.feeds.items()))
+
+
+class Batcher:
+    """Runs the forward passes of one model on its own thread, in batches."""
+
+    def __init__(
+        self, forward: Forward, *, max_batch_size: int, max_delay_s: float, name: str
+    ) -> None:
+        self._forward = forward
+        self._max_batch_size = max(1, max_batch_size)
+        self._max_delay_s = max(0.0, max_delay_s)
+        self._queue: deque[BatchItem] = deque()
+        self._cond = threading.Condition()
+        self._preparing = 0
+        self._closed = False
+        self.batch_sizes: Counter[int] = Counter()
+        """How many batches of each size ran: what batching achieved, for metrics."""
+        self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
+        self._thread.start()
+
+    @contextmanager
+    def preparing(self) -> Iterator[None]:
+        """Declare a request on its way (being decoded), so a batch may wait for it."""
+        with self._cond:
+            self._preparing += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._preparing -= 1
+                self._cond.notify_all()
+
+    def submit(self, item: BatchItem) -> Future[dict[str, np.ndarray]]:
+        with self._cond:
+            if not self._closed:
+                self._queue.append(item)
+                self._cond.notify_all()
+                return item.future
+        self._run([item])
+        return item.future
+
+    def close(self) -> None:
+        """Stop once the queued items have run; later items run on the caller's thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            self._run(batch)
+
+    def _next_batch(self) -> list[BatchItem] | None:
+        with self._cond:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            deadline = self._queue[0].enqueued + self._max_delay_s
+            while len(self._queue) < self._max_batch_size and self._preparing > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return self._take_compatible()
+
+    def _take_compatible(self) -> list[BatchItem]:
+        """Up to ``max_batch_size`` items shaped like the oldest, keeping the others' order."""
+        key = self._queue[0].shape_key
+        batch: list[BatchItem] = []
+        kept: deque[BatchItem] = deque()
+        while self._queue and len(batch) < self._max_batch_size:
+            item = self._queue.popleft()
+            (batch if item.shape_key == key else kept).append(item)
+        self._queue.extendleft(reversed(kept))
+        return batch
+
+    def _run(self, batch: list[BatchItem]) -> None:
+        try:
+            results = self._forward_batch(batch)
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].future.set_exception(error)
+                return
+            logger.info("a batch of %d failed (%s); running its items alone", len(batch), error)
+            for item in batch:
+                self._run([item])
+            return
+        for item, result in zip(batch, results, strict=True):
+            item.future.set_result(result)
+
+    def _forward_batch(self, batch: list[BatchItem]) -> list[dict[str, np.ndarray]]:
+        self.batch_sizes[len(batch)] += 1
+        if len(batch) == 1:
+            item = batch[0]
+            return [self._forward(item.feeds, list(item.outputs))]
+        names = list(dict.fromkeys(name for item in batch for name in item.outputs))
+        feeds = {
+            name: np.concatenate([item.feeds[name] for item in batch]) for name in batch[0].feeds
+        }
+        results = self._forward(feeds, names)
+        for name in names:
+            if results[name].shape[:1] != (len(batch),):
+                raise ValueError(
+                    f"output {name!r} of shape {results[name].shape} has no batch dimension"
+                )
+        return [
+            {name: results[name][index : index + 1] for name in item.outputs}
+            for index, item in enumerate(batch)
+        ]
