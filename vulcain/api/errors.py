@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import Match
 
 from vulcain.api.validation import describe
 from vulcain.errors import VulcainError
@@ -48,17 +48,17 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
     return error_response(400, sentence, fields)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if (
-            isinstance(route, Route)
-            and route.methods
-            and route.path_regex.match(request.scope["path"])
-        ):
-            methods.update(route.methods)
-    return ", ".join(sorted(methods))
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -71,7 +71,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             "(see /v0.7/docs for every route)"
         )
     elif exc.status_code == 405:
-        allowed = _allowed_methods(request) or headers.get("allow", "")
+        allowed = _allowed_methods(request) or headers.get("Allow", "")
         headers = {"Allow": allowed} if allowed else {}
         sentence = f"{request.method} is not allowed on {path}"
         if allowed:

@@ -68,7 +68,11 @@ def _message(error: Mapping[str, Any]) -> str:
         "less_than_equal": "at most {le}",
     }
     if kind in bounds:
-        return "must be " + bounds[kind].format(**context)
+        shown = {
+            key: f"{value:g}" if isinstance(value, float) else value
+            for key, value in context.items()
+        }
+        return "must be " + bounds[kind].format(**shown)
     text = str(error.get("msg", "is invalid"))
     text = text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return text[:1].lower() + text[1:]
