@@ -123,7 +123,7 @@ class NetworkService:
         finally:
             for blob in staged.values():
                 blob.discard()
-        self._queue.submit(network.task_id)
+        self._submit(network.task_id)
         return network
 
     @staticmethod
@@ -268,8 +268,16 @@ class NetworkService:
             session.flush()
             session.add(InferenceRequestRow(task_id=task.id, body=encode_request(request)))
             task_id = task.id
-        self._queue.submit(task_id)
+        self._submit(task_id)
         return task_id
+
+    def _submit(self, task_id: int) -> None:
+        """Hand the committed task to the queue. If that fails the task stays pending in
+        the database and is recovered at the next start, so the caller still succeeds."""
+        try:
+            self._queue.submit(task_id)
+        except Exception:
+            log.exception("could not submit task %s; it stays pending until recovered", task_id)
 
 
 def _find(
