@@ -133,7 +133,8 @@ class FlakyProxy:
     """Forwards to ``upstream``; the next ``fail_next`` requests answer ``status`` instead.
 
     With ``forward_failures`` the failing requests still reach upstream (the answer is lost
-    on the way back, as with a proxy timing out), so a retried POST would act twice.
+    on the way back, as with a proxy timing out), so a retried POST would act twice. With
+    ``ignore_wait`` the ``wait`` query parameter is dropped, as by a server without long-poll.
     """
 
     upstream: str
@@ -141,6 +142,7 @@ class FlakyProxy:
     fail_next: int = 0
     status: int = 503
     forward_failures: bool = False
+    ignore_wait: bool = False
     seen: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -186,9 +188,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             )
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        upstream = httpx.request(
-            self.command, self.proxy.upstream + self.path, headers=headers, content=body, timeout=60
-        )
+        url = httpx.URL(self.proxy.upstream + self.path)
+        if self.proxy.ignore_wait:
+            url = url.copy_remove_param("wait")
+        upstream = httpx.request(self.command, url, headers=headers, content=body, timeout=60)
         if failing:
             self._answer(self.proxy.status, b"<html>bad gateway</html>", "text/html")
             return

@@ -96,3 +96,13 @@ def test_infer_reports_a_failed_inference(run, identity_network, image_dir):
     )
     assert code == 1
     assert "task" in err and "failed" in err
+
+
+def test_the_vulcain_command_carries_the_client_commands():
+    from vulcain.cli import main
+
+    result = CliRunner().invoke(main, ["networks", "--help"])
+    assert result.exit_code == 0
+    for command in ("create", "list", "show", "rm", "publish"):
+        assert command in result.output
+    assert "infer" in main.commands

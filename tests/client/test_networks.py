@@ -124,3 +124,18 @@ def test_missing_local_file_fails_before_any_request(client, tmp_path):
             preprocessing=IDENTITY_PREPROCESSING,
             files={"model.onnx": tmp_path / "absent.onnx"},
         )
+
+
+def test_create_with_a_progress_bar(client, identity_files, capsys):
+    network = client.Network.create(
+        name="with progress",
+        framework="onnx",
+        preprocessing=IDENTITY_PREPROCESSING,
+        files=identity_files,
+        progress=True,
+    )
+    assert network.deployment().wait(timeout=120).status == "success"
+    size = identity_files["model.onnx"].stat().st_size
+    err = capsys.readouterr().err
+    assert "uploading" in err
+    assert f"{size}/{size} bytes" in err

@@ -71,3 +71,13 @@ def test_wait_holds_one_long_poll_instead_of_polling(proxied, proxy, identity_ne
     polls = [path for method, path in proxy.seen if path.startswith(f"/v0.7/tasks/{task.id}")]
     assert 1 <= len(polls) <= 2
     assert all("wait=" in path for path in polls)
+
+
+def test_wait_still_works_with_a_server_that_answers_at_once(proxied, proxy, identity_network, png):
+    proxy.ignore_wait = True
+    network = proxied.Network.retrieve(identity_network.id)
+    tasks = [
+        network.start_inference([ImageInput(png, encoding="binary")], ["out"]) for _ in range(4)
+    ]
+    for task in tasks:
+        assert task.wait(timeout=60).status == "success"

@@ -83,6 +83,7 @@ def open_network_files(
         if not progress:
             yield [(name, (name, file, "application/octet-stream")) for name, file in opened]
             return
+        console = Console(stderr=True)
         bar = stack.enter_context(
             Progress(
                 TextColumn("uploading"),
@@ -90,8 +91,8 @@ def open_network_files(
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
+                console=console,
+                transient=console.is_terminal,
             )
         )
         task = bar.add_task("upload", total=total)
