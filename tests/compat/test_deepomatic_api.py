@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.client.identity import expected_identity
-from tests.compat.conftest import BBOX, VERSIONS, run_flow
+from tests.compat.official_client import BBOX, VERSIONS, run_flow
 from vulcain.client import Client, ImageInput
 
 
