@@ -28,6 +28,12 @@ class Unauthorized(VulcainError):
     status_code = 401
 
 
+class Forbidden(VulcainError):
+    """The caller may see the object but not do this to it (edit another's public network)."""
+
+    status_code = 403
+
+
 class NotFound(VulcainError):
     status_code = 404
 

@@ -12,7 +12,7 @@ import pytest
 from tests import builders
 from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
 from vulcain.errors import ImageError
-from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec
+from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec, task_data
 
 SMALL_CNNS: dict[str, tuple[Callable[..., dict[str, Path]], str, str]] = {
     "onnx": (builders.onnx_small_cnn, "onnx", "NCHW"),
@@ -60,7 +60,7 @@ def test_batched_results_equal_results_alone(tmp_path: Path, kind: str) -> None:
             batching_engine.submit(network, request(image, outputs=outputs))
             for image, outputs in zip(images, names, strict=True)
         ]
-        together = [future.result(timeout=60) for future in futures]
+        together = [task_data(future.result(timeout=60)) for future in futures]
         sizes = batching_engine._models.get(network).batcher.batch_sizes
     finally:
         batching_engine.close()
@@ -82,7 +82,7 @@ def test_a_bad_request_fails_alone(tmp_path: Path) -> None:
         futures = [batching_engine.submit(network, request(s, outputs=["prob"])) for s in sources]
         with pytest.raises(ImageError):
             futures[3].result(timeout=60)
-        good = [f.result(timeout=60) for i, f in enumerate(futures) if i != 3]
+        good = [task_data(f.result(timeout=60)) for i, f in enumerate(futures) if i != 3]
     finally:
         batching_engine.close()
     assert len(good) == 7
@@ -118,7 +118,7 @@ def test_network_resized_inputs_of_different_sizes_are_not_mixed(tmp_path: Path)
             batching_engine.submit(network, request(png(sample_image(h, w)), outputs=["out"]))
             for h, w in shapes
         ]
-        results = [future.result(timeout=60) for future in futures]
+        results = [task_data(future.result(timeout=60)) for future in futures]
     finally:
         batching_engine.close()
     expected = [[1, 3, 15, 20], [1, 3, 20, 15], [1, 3, 15, 20], [1, 3, 20, 20], [1, 3, 20, 15]]

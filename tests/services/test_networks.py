@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from tests.services.conftest import preprocessing, stored_blobs, unique_files
 from vulcain.config import Settings
 from vulcain.db.models import NetworkFileRow, NetworkRow, TaskRow
-from vulcain.errors import BadRequest, NotFound
+from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.schemas import Account, ImageInput, InferenceInput, InferenceRequest, NetworkUpdate
 from vulcain.services import Services
-from vulcain.services.networks import PermissionDenied
 
 
 def create(services: Services, account: Account, **overrides):
@@ -105,16 +104,16 @@ def test_get_list_update_and_isolation(services, account, other_account):
 def test_publish_makes_a_network_public_to_everyone(services, account, other_account, admin):
     network = create(services, account)
     slug = f"shared-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         services.networks.publish(account, network.id, slug)
     published = services.networks.publish(admin, network.id, slug)
     assert published.public_id == slug
     assert services.networks.get(other_account, slug).id == network.id
     count, page = services.networks.list(other_account, public=True, offset=0, limit=1000)
     assert network.id in [n.id for n in page] and count >= 1
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         services.networks.update(other_account, slug, NetworkUpdate(name="mine now"))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         services.networks.delete(other_account, slug)
     assert services.networks.update(admin, slug, NetworkUpdate(description="d")).description == "d"
 

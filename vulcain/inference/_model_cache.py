@@ -97,7 +97,7 @@ class ModelCache:
             models = list(self._models.values())
             self._models.clear()
         for model in models:
-            model.batcher.close()
+            model.batcher.close(wait=True)
             model.runtime.close()
 
     def _load(self, network: NetworkSpec) -> LoadedModel:

@@ -81,11 +81,14 @@ class Batcher:
         self._run([item])
         return item.future
 
-    def close(self) -> None:
-        """Stop once the queued items have run; later items run on the caller's thread."""
+    def close(self, *, wait: bool = False) -> None:
+        """Stop once the queued items have run (``wait`` for that); later items run on
+        the caller's thread."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        if wait and threading.current_thread() is not self._thread:
+            self._thread.join()
 
     def _loop(self) -> None:
         while True:

@@ -137,21 +137,22 @@ class Engine:
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> dict[str, object]:
         """Run one request; return the task data ``{"tensors": [...]}`` of DESIGN.md 1."""
-        return self.submit(network, request).result()
+        return task_data(self.submit(network, request).result())
 
-    def submit(self, network: NetworkSpec, request: InferenceRequest) -> Future[dict[str, object]]:
-        """Start one request; its future holds the task data or the error."""
+    def submit(self, network: NetworkSpec, request: InferenceRequest) -> Future[list[Tensor]]:
+        """Start one request; its future holds the requested tensors, in order, or the
+        error. Its callbacks run on the batcher's thread: keep them short."""
         expected = len(network.preprocessing.inputs)
         if len(request.inputs) != expected:
             raise BadRequest(
                 f"inputs: the network takes {expected} input(s), {len(request.inputs)} given"
             )
-        result: Future[dict[str, object]] = Future()
+        result: Future[list[Tensor]] = Future()
         self._preprocessing.submit(self._prepare, network, request, result)
         return result
 
     def _prepare(
-        self, network: NetworkSpec, request: InferenceRequest, result: Future[dict[str, object]]
+        self, network: NetworkSpec, request: InferenceRequest, result: Future[list[Tensor]]
     ) -> None:
         times = StageTimes()
         try:
@@ -179,8 +180,7 @@ class Engine:
                 result.set_exception(error)
                 return
             outputs = done.result()
-            tensors = [Tensor(name, outputs[name]) for name in request.output_tensors]
-            result.set_result({"tensors": [tensor.to_json() for tensor in tensors]})
+            result.set_result([Tensor(name, outputs[name]) for name in request.output_tensors])
 
         item.future.add_done_callback(finish)
 
@@ -200,14 +200,19 @@ class Engine:
         self._models.evict(network_id)
 
     def close(self) -> None:
-        """Release every loaded network."""
-        self._preprocessing.shutdown(wait=True, cancel_futures=True)
+        """Finish the requests already submitted, then release every loaded network."""
+        self._preprocessing.shutdown(wait=True)
         self._models.clear()
 
     def _forward(
         self, model: LoadedModel, images: Sequence[np.ndarray], outputs: Sequence[str]
     ) -> dict[str, np.ndarray]:
         return model.runtime.forward(_feeds(model, [images]), list(outputs))
+
+
+def task_data(tensors: Sequence[Tensor]) -> dict[str, object]:
+    """The ``data`` of a successful inference task."""
+    return {"tensors": [tensor.to_json() for tensor in tensors]}
 
 
 def _check_outputs(model: LoadedModel, names: Sequence[str]) -> None:

@@ -44,7 +44,7 @@ class Services:
         self.engine = engine or Engine(settings.engine_settings(), self.storage.path)
         self.events = events or LocalTaskEvents()
         self.runner = TaskRunner(self.db, self.engine, self.events)
-        self.queue = queue or InProcessQueue(settings.workers, self.runner)
+        self.queue = queue or InProcessQueue(settings.workers, self.runner.start)
         self.accounts = AccountService(self.db)
         self.networks = NetworkService(
             settings, self.db, self.storage, self.queue, self.engine, self.events
@@ -101,7 +101,8 @@ class Services:
         self._started = False
         self._purge.close()
         self.queue.close()
-        self.events.close()
         self.engine.close()
+        self.runner.close()
+        self.events.close()
         self.storage.close()
         self.db.close()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkFileRow, NetworkRow, TaskRow, utcnow
-from vulcain.errors import BadRequest, NotFound, UnknownTensorError, VulcainError
+from vulcain.errors import BadRequest, Forbidden, NotFound, UnknownTensorError
 from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
 from vulcain.services._blobs import claim_blobs, remove_unused_blobs
@@ -30,12 +30,6 @@ log = logging.getLogger(__name__)
 
 PUBLIC_ID = re.compile(r"^(?!\d+$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _LISTED_NAMES = 20
-
-
-class PermissionDenied(VulcainError):
-    """The caller sees the object but may not change it (HTTP 403)."""
-
-    status_code = 403
 
 
 def to_network(row: NetworkRow) -> Network:
@@ -225,7 +219,7 @@ class NetworkService:
         """Publish any network under the slug ``public_id`` (admin only; the slug is
         letters, digits, ``-``, ``_`` and ``.``, at most 128, not only digits, unique)."""
         if not account.is_admin:
-            raise PermissionDenied("Only an admin account can publish a network.")
+            raise Forbidden("Only an admin account can publish a network.")
         if not isinstance(public_id, str) or not PUBLIC_ID.match(public_id):
             raise BadRequest(
                 "public_id: use 1 to 128 letters, digits, '-', '_' or '.', starting with a "
@@ -303,7 +297,7 @@ def _find(
 
 def _check_may_change(account: Account, row: NetworkRow, action: str) -> None:
     if row.account_id != account.id and not account.is_admin:
-        raise PermissionDenied(
+        raise Forbidden(
             f"Only the owner of network {row.public_id or row.id} or an admin may {action} it."
         )
 

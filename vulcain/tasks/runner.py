@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, NetworkSpec
+from vulcain.inference.engine import DeployResult, Engine, NetworkSpec, Tensor, task_data
 from vulcain.schemas import InferenceRequest
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.payloads import decode_request, network_spec
@@ -35,33 +36,70 @@ class TaskRunner:
 
     Running a task that is no longer pending does nothing, and a result is written only
     while the task is still pending, so running a task twice writes its result once.
+
+    :meth:`start` returns as soon as an inference is handed to the engine, so the threads
+    of an in-process queue keep feeding the engine's batcher instead of each waiting for
+    a forward pass; results are written by the runner's own completion threads.
     """
 
-    def __init__(self, db: Database, engine: Engine, events: TaskEvents) -> None:
+    def __init__(
+        self, db: Database, engine: Engine, events: TaskEvents, *, completion_threads: int = 2
+    ) -> None:
         self._db = db
         self._engine = engine
         self._events = events
+        self._completions = ThreadPoolExecutor(
+            completion_threads, thread_name_prefix="vulcain-complete"
+        )
 
     def __call__(self, task_id: int) -> None:
+        self.start(task_id).result()
+
+    def start(self, task_id: int) -> Future[None]:
+        """Run the task; the future is done once its result is written."""
+        done: Future[None] = Future()
         try:
             kind, spec, request = self._load(task_id)
-        except _Skip:
-            return
-        except VulcainError as error:
-            self.finish(task_id, error=error.message)
-            return
-        try:
             if kind == DEPLOY:
-                result = self._engine.deploy(spec)
-                self._finish_deploy(task_id, spec.id, result)
+                self._finish_deploy(task_id, spec.id, self._engine.deploy(spec))
             else:
                 assert request is not None
-                self.finish(task_id, data=self._engine.infer(spec, request))
-        except VulcainError as error:
+                tensors = self._engine.submit(spec, request)
+                tensors.add_done_callback(
+                    lambda result: self._completions.submit(
+                        self._complete, task_id, spec, result, done
+                    )
+                )
+                return done
+        except _Skip:
+            pass
+        except Exception as error:
+            self._fail(task_id, spec_id=None, error=error)
+        done.set_result(None)
+        return done
+
+    def _complete(
+        self, task_id: int, spec: NetworkSpec, result: Future[list[Tensor]], done: Future[None]
+    ) -> None:
+        try:
+            error = result.exception()
+            if error is None:
+                self.finish(task_id, data=task_data(result.result()))
+            else:
+                self._fail(task_id, spec_id=spec.id, error=error)
+        finally:
+            done.set_result(None)
+
+    def _fail(self, task_id: int, *, spec_id: int | None, error: BaseException) -> None:
+        if isinstance(error, VulcainError):
             self.finish(task_id, error=error.message)
-        except Exception:
-            log.exception("task %s (%s of network %s) failed", task_id, kind, spec.id)
-            self.finish(task_id, error=INTERNAL_ERROR)
+            return
+        log.error("task %s of network %s failed", task_id, spec_id, exc_info=error)
+        self.finish(task_id, error=INTERNAL_ERROR)
+
+    def close(self) -> None:
+        """Wait for the results being written."""
+        self._completions.shutdown(wait=True)
 
     def _load(self, task_id: int) -> tuple[str, NetworkSpec, InferenceRequest | None]:
         with self._db.session() as session:
