@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def running_server(data_dir: Path, **settings: str) -> Iterator[str]:
-    """Start ``vulcain serve`` with ``VULCAIN_*`` settings; yield its base URL."""
+def running_server(data_dir: Path, **settings: str) -> Iterator[LiveServer]:
+    """Start ``vulcain serve`` on ``data_dir`` with ``VULCAIN_*`` settings, wait until it
+    answers ``/health``; stop it afterwards unless the test killed it."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("VULCAIN_")}
     env.update(
@@ -66,9 +74,10 @@ def running_server(data_dir: Path, **settings: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"vulcain serve did not answer: {log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield base
+        yield LiveServer(base, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

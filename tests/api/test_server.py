@@ -42,8 +42,8 @@ def _preprocessing(mean_file: str | None = None) -> dict:
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
-    with running_server(root / "data", max_upload_bytes=str(MAX_UPLOAD)) as url:
-        yield url
+    with running_server(root / "data", max_upload_bytes=str(MAX_UPLOAD)) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
