@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     """Longest a client may wait for a task to finish in one request (long-poll)."""
     max_models: int = Field(default=8, ge=1)
     """Loaded networks kept in the engine's cache."""
+    max_batch_size: int = Field(default=8, ge=1)
+    """Most requests of one network run together in one forward pass (dynamic batching)."""
+    max_queue_delay_ms: float = Field(default=5.0, ge=0)
+    """Longest a request waits for others to fill its batch, while more are on their way."""
     fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Largest image the server downloads from a URL."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
@@ -86,4 +90,7 @@ class Settings(BaseSettings):
             fetch_allow_hosts=self.allowed_fetch_hosts,
             fetch_max_bytes=self.fetch_max_bytes,
             fetch_timeout_s=self.fetch_timeout_seconds,
+            max_batch_size=self.max_batch_size,
+            max_queue_delay_ms=self.max_queue_delay_ms,
+            preprocess_threads=self.workers,
         )
