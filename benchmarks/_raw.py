@@ -1,0 +1,97 @@
+"""The runtime alone: forward passes on already preprocessed tensors, no service around it."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vulcain.inference.means import load_mean
+from vulcain.inference.preprocessing import preprocess
+from vulcain.inference.sources import decode_image
+from vulcain.runtimes.base import Runtime
+from vulcain.schemas import ImagePreprocessing
+
+MAX_PIXELS = 100_000_000
+
+
+@dataclass
+class RawResult:
+    images_per_s: dict[int, float] = field(default_factory=dict)
+    single_latencies_s: list[float] = field(default_factory=list)
+    references: list[dict[str, np.ndarray]] = field(default_factory=list)
+    """Each image's outputs at batch size 1: what the API must answer for it."""
+
+    @property
+    def best_batch_size(self) -> int:
+        return max(self.images_per_s, key=self.images_per_s.__getitem__)
+
+    @property
+    def best_images_per_s(self) -> float:
+        return self.images_per_s[self.best_batch_size]
+
+    @property
+    def single_latency_ms(self) -> float:
+        return statistics.median(self.single_latencies_s) * 1000
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "best_images_per_s": round(self.best_images_per_s, 2),
+            "best_batch_size": self.best_batch_size,
+            "single_latency_ms": round(self.single_latency_ms, 1),
+            "images_per_s_by_batch_size": {
+                str(size): round(rate, 2) for size, rate in self.images_per_s.items()
+            },
+        }
+
+
+def preprocessed_tensors(
+    jpegs: Sequence[bytes], spec: ImagePreprocessing, mean_path: Path | None
+) -> list[np.ndarray]:
+    """Each JPEG decoded and preprocessed exactly as the service does it."""
+    mean = load_mean(mean_path, spec) if mean_path is not None else None
+    return [preprocess(decode_image(jpeg, MAX_PIXELS), spec, mean).tensor for jpeg in jpegs]
+
+
+def _time_batches(
+    runtime: Runtime, feeds: dict[str, np.ndarray], outputs: list[str], min_seconds: float
+) -> float:
+    runtime.forward(feeds, outputs)
+    passes = 0
+    began = time.perf_counter()
+    while True:
+        runtime.forward(feeds, outputs)
+        passes += 1
+        elapsed = time.perf_counter() - began
+        if passes >= 2 and elapsed >= min_seconds:
+            return passes / elapsed
+
+
+def measure_raw(
+    runtime: Runtime,
+    input_name: str,
+    tensors: Sequence[np.ndarray],
+    outputs: list[str],
+    *,
+    batch_sizes: Sequence[int],
+    min_seconds: float,
+    single_repeats: int,
+) -> RawResult:
+    """Throughput per batch size, single-image latency and per-image reference outputs."""
+    result = RawResult()
+    for tensor in tensors:
+        result.references.append(runtime.forward({input_name: tensor[np.newaxis]}, outputs))
+    single = {input_name: tensors[0][np.newaxis]}
+    for _ in range(single_repeats):
+        began = time.perf_counter()
+        runtime.forward(single, outputs)
+        result.single_latencies_s.append(time.perf_counter() - began)
+    for size in batch_sizes:
+        batch = np.stack([tensors[index % len(tensors)] for index in range(size)])
+        passes_per_s = _time_batches(runtime, {input_name: batch}, outputs, min_seconds)
+        result.images_per_s[size] = passes_per_s * size
+    return result

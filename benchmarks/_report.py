@@ -1,0 +1,102 @@
+"""The serving benchmark's targets and its table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+RATIO_TARGET = 0.9
+LATENCY_MARGIN_MS = 15.0
+TRIVIAL_TARGET = 500.0
+RSS_FACTOR = 1.3
+
+
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of issue 5 with its measured value, its limit and whether it is met."""
+    raw = results["raw"]
+    found: dict[str, dict[str, Any]] = {}
+    if "ratio_c16" in results:
+        found["c16_throughput_ratio"] = _target(results["ratio_c16"], RATIO_TARGET, ">=")
+    if "c1" in results.get("api", {}):
+        limit = raw["single_latency_ms"] + LATENCY_MARGIN_MS
+        found["c1_p50_ms"] = _target(results["api"]["c1"]["p50_ms"], round(limit, 1), "<=")
+    found["trivial_requests_per_s"] = _target(
+        results["trivial_requests_per_s"], TRIVIAL_TARGET, ">="
+    )
+    weight_mb = results["model"]["weight_file_mb"]
+    found["rss_per_model_mb"] = _target(
+        results["rss_per_model_mb"], round(RSS_FACTOR * weight_mb, 1), "<="
+    )
+    return found
+
+
+def _target(value: float, limit: float, sense: str) -> dict[str, Any]:
+    met = value >= limit if sense == ">=" else value <= limit
+    return {"value": value, "limit": limit, "sense": sense, "met": met}
+
+
+def print_report(results: dict[str, Any]) -> None:
+    console = Console(width=max(Console().width, 110))
+    raw = results["raw"]
+    model = results["model"]
+    machine = results["machine"]
+    console.print(
+        f"[bold]{model['label']}[/], input {model['target_size']}, "
+        f"JPEGs {model['image_size']}; {machine['cores']} cores, {machine['cpu']}"
+    )
+    by_batch = ", ".join(
+        f"b{size}: {rate:.1f}" for size, rate in raw["images_per_s_by_batch_size"].items()
+    )
+    console.print(
+        f"raw runtime: best {raw['best_images_per_s']:.1f} images/s at batch "
+        f"{raw['best_batch_size']} ({by_batch}); single image {raw['single_latency_ms']:.1f} ms"
+    )
+    table = Table(title="Through the API (client with long-poll, one thread per connection)")
+    for column in ("body", "concurrency", "images/s", "p50 ms", "p99 ms", "x raw best"):
+        table.add_column(column, justify="right")
+    table.add_column("server CPU ms/req", justify="right")
+    table.add_column("client CPU ms/req", justify="right")
+    for key, label in (("api", "JSON base64"), ("api_multipart", "multipart")):
+        for level, row in results.get(key, {}).items():
+            table.add_row(
+                label,
+                level,
+                f"{row['images_per_s']:.1f}",
+                f"{row['p50_ms']:.0f}",
+                f"{row['p99_ms']:.0f}",
+                f"{row['images_per_s'] / raw['best_images_per_s']:.2f}",
+                f"{row['server_cpu_ms_per_request']:.1f}",
+                f"{row['client_cpu_ms_per_request']:.1f}",
+            )
+    trivial = results["trivial"]
+    table.add_row(
+        "near-free net",
+        f"c{trivial['concurrency']}",
+        f"{trivial['images_per_s']:.1f}",
+        f"{trivial['p50_ms']:.1f}",
+        f"{trivial['p99_ms']:.1f}",
+        "",
+        f"{trivial['server_cpu_ms_per_request']:.2f}",
+        f"{trivial['client_cpu_ms_per_request']:.2f}",
+    )
+    console.print(table)
+    rss = results["rss"]
+    console.print(
+        f"memory: server {rss['server_before_mb']:.0f} MiB before the model, "
+        f"{rss['after_deploy_and_warmup_mb']:.0f} MiB after deploy and warm-up, "
+        f"{rss['after_all_loads_mb']:.0f} MiB after every load; "
+        f"weight file {model['weight_file_mb']:.0f} MiB"
+    )
+    checks = Table(title="Targets (reported, not asserted)")
+    for column in ("target", "measured", "limit", "met"):
+        checks.add_column(column)
+    for name, target in results["targets"].items():
+        checks.add_row(
+            name,
+            str(target["value"]),
+            f"{target['sense']} {target['limit']}",
+            "[green]yes[/]" if target["met"] else "[red]no[/]",
+        )
+    console.print(checks)

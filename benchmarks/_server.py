@@ -1,0 +1,123 @@
+"""A real ``vulcain serve`` subprocess for a benchmark, and what it costs (RSS, CPU time).
+
+The server runs in its own session with a throwaway data folder and its own working
+directory (so no ``.env`` of the caller leaks in). :meth:`ServerProcess.stop` ends it
+whatever happened; the caller runs it in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+API_KEY = "benchmark-admin-key"
+START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 15.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve_command() -> list[str]:
+    script = Path(sys.executable).with_name("vulcain")
+    if script.exists():
+        return [str(script), "serve"]
+    return [sys.executable, "-c", "from vulcain.cli import main; main()", "serve"]
+
+
+class ServerProcess:
+    """``vulcain serve`` on a free local port; ``url`` and ``api_key`` reach it."""
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="vulcain-bench-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_key = API_KEY
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VULCAIN_")}
+        env.update(
+            {
+                "VULCAIN_DATA_DIR": str(self.folder / "data"),
+                "VULCAIN_HOST": "127.0.0.1",
+                "VULCAIN_PORT": str(self.port),
+                "VULCAIN_BOOTSTRAP_API_KEY": API_KEY,
+            }
+        )
+        env.update(extra_env or {})
+        self.log_path = self.folder / "server.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            _serve_command(),
+            cwd=self.folder,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"vulcain serve exited ({code}):\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"vulcain serve not ready after {START_TIMEOUT_S:.0f} s:\n{self.log()}")
+
+    def log(self, last_lines: int = 40) -> str:
+        self._log.flush()
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-last_lines:])
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, in MiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS for the server process")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def stop(self) -> None:
+        """SIGINT (uvicorn's graceful stop), then SIGKILL; remove the data folder."""
+        try:
+            if self.process.poll() is None:
+                for sig, wait_s in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
+                    try:
+                        os.killpg(self.process.pid, sig)
+                    except ProcessLookupError:
+                        break
+                    try:
+                        self.process.wait(wait_s)
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
+        finally:
+            self._log.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def process_cpu_seconds() -> float:
+    """CPU time of this (the client's) process so far."""
+    times = os.times()
+    return times.user + times.system
