@@ -273,3 +273,124 @@ def test_cache_keeps_at_most_max_models_and_reloads(tmp_path: Path, engine_for) 
     assert engine.infer(first, request(image, outputs=["out"])) == expected
     engine.evict(1)
     assert engine.infer(first, request(image, outputs=["out"])) == expected
+
+
+def mean_image(spec: dict, seed: int = 5) -> np.ndarray:
+    """A C x 13 x 11 mean image (another spatial size than the input: resized)."""
+    channels = 1 if spec["color_channels"] == "L" else 3
+    return np.random.default_rng(seed).uniform(0, 1, (channels, 13, 11)).astype(np.float32)
+
+
+def reference_mean(chw: np.ndarray, spec: dict, tensor_shape: tuple[int, ...]) -> np.ndarray:
+    """The mean image resized to the input and laid out like the tensor (no N)."""
+    order = spec["dimension_order"]
+    hw = {"NCHW": (2, 3), "NCWH": (3, 2), "NHWC": (1, 2), "NWHC": (2, 1)}[order]
+    height, width = tensor_shape[hw[0]], tensor_shape[hw[1]]
+    hwc = cv2.resize(chw.transpose(1, 2, 0), (width, height), interpolation=cv2.INTER_LINEAR)
+    hwc = hwc.reshape(height, width, chw.shape[0])
+    axes = {"NCHW": (2, 0, 1), "NHWC": (0, 1, 2), "NCWH": (2, 1, 0), "NWHC": (1, 0, 2)}[order]
+    return hwc.transpose(axes)
+
+
+def write_mean(folder: Path, chw: np.ndarray, spec: dict, kind: str) -> Path:
+    if kind == "binaryproto":
+        from vulcain.caffe_proto import BlobProto
+
+        blob = BlobProto(num=1, channels=chw.shape[0], height=chw.shape[1], width=chw.shape[2])
+        blob.data.extend(chw.ravel().tolist())
+        path = folder / "mean.binaryproto"
+        path.write_bytes(blob.SerializeToString())
+        return path
+    axes = {"NCHW": (0, 1, 2), "NCWH": (0, 2, 1), "NHWC": (1, 2, 0), "NWHC": (2, 1, 0)}
+    path = folder / "mean.npy"
+    np.save(path, chw.transpose(axes[spec["dimension_order"]]), allow_pickle=False)
+    return path
+
+
+IDENTITY_BUILDERS = {
+    "onnx": (builders.onnx_identity, "data", "out", ("NCHW", "NCWH")),
+    "nv-caffe-0.x-mod": (builders.caffe_identity, "data", "out", ("NCHW", "NCWH")),
+    "tensorflow-1.x": (builders.tf_identity, "input", "output", ("NHWC", "NWHC")),
+}
+MATRIX = [
+    (framework, order, resize, target, color, mean)
+    for framework, (_, _, _, orders) in IDENTITY_BUILDERS.items()
+    for order in orders
+    for resize, target in (
+        ("SQUASH", "24x16"),
+        ("CROP", "18"),
+        ("FILL", "20x30"),
+        ("NETWORK", "28"),
+    )
+    for color, mean in (("BGR", None), ("RGB", "npy"), ("L", "binaryproto"))
+]
+
+
+@pytest.fixture(scope="module")
+def identity_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], dict]:
+    built: dict[tuple[str, int], dict] = {}
+    for framework, (build, input_name, _, _) in IDENTITY_BUILDERS.items():
+        for channels in (1, 3):
+            folder = tmp_path_factory.mktemp(f"{framework}-{channels}")
+            built[framework, channels] = build(folder, input_name=input_name, channels=channels)
+    return built
+
+
+@pytest.mark.parametrize(
+    ("framework", "order", "resize", "target", "color", "mean"),
+    MATRIX,
+    ids=["-".join(str(part) for part in case) for case in MATRIX],
+)
+def test_identity_networks_match_the_reference(
+    tmp_path: Path, engine_for, identity_files, framework, order, resize, target, color, mean
+) -> None:
+    _, input_name, output_name, _ = IDENTITY_BUILDERS[framework]
+    spec = image_spec(
+        dimension_order=order,
+        resize_type=resize,
+        target_size=target,
+        color_channels=color,
+        pixel_scaling=1.0 if mean else 255.0,
+    )
+    files = dict(identity_files[framework, 1 if color == "L" else 3])
+    chw = None
+    if mean is not None:
+        chw = mean_image(spec)
+        path = write_mean(tmp_path, chw, spec, mean)
+        files[path.name] = path
+        spec["mean_file"] = path.name
+    network, blobs = make_network(
+        files, framework, {"inputs": [{"tensor_name": input_name, "image": spec}]}
+    )
+    engine = engine_for(blobs)
+    engine.deploy(network)
+    image = sample_image()
+    result = tensor_of(engine.infer(network, request(png(image), outputs=[output_name])))
+    expected = reference(image, spec, None)
+    if chw is not None:
+        expected = expected - reference_mean(chw, spec, expected.shape)[None]
+    assert result.shape == expected.shape
+    np.testing.assert_allclose(result, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_polygon_whitens_outside_and_crops_to_its_box(tmp_path: Path, engine_for) -> None:
+    spec = image_spec(target_size="20x20")
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "data", "image": spec}]},
+    )
+    image = sample_image(40, 40)
+    polygon = [{"x": 0.25, "y": 0.25}, {"x": 0.75, "y": 0.25}, {"x": 0.25, "y": 0.75}]
+    result = tensor_of(
+        engine_for(blobs).infer(network, request(png(image), outputs=["out"], polygon=polygon))
+    )
+    crop = image[10:30, 10:30].copy()
+    mask = np.zeros((20, 20), np.uint8)
+    cv2.fillPoly(mask, [np.array([[0, 0], [20, 0], [0, 20]], np.int32)], 1)
+    inside = mask.astype(bool)
+    whitened = np.where(inside[:, :, None], crop, 255).astype(np.uint8)
+    expected = reference(whitened, spec, None)
+    # Pixels on the polygon's edge may go either way; the rest must match exactly.
+    diagonal = np.abs(np.add.outer(np.arange(20), np.arange(20)) - 19) <= 1
+    np.testing.assert_array_equal(result[0][:, ~diagonal], expected[0][:, ~diagonal])
