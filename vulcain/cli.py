@@ -40,6 +40,27 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    help="Task threads [default: VULCAIN_WORKER_CONCURRENCY, or max(VULCAIN_WORKERS, 2) "
+    "* VULCAIN_MAX_BATCH_SIZE so the batcher sees enough requests at once].",
+)
+@click.option("--loglevel", default="INFO", show_default=True, help="Celery log level.")
+def worker(concurrency: int | None, loglevel: str) -> None:
+    """Run tasks from the broker (VULCAIN_BROKER_URL) until stopped: a scale-out worker."""
+    from vulcain.tasks.worker import run_worker
+
+    settings = Settings()
+    if not settings.broker_url:
+        raise click.ClickException(
+            "VULCAIN_BROKER_URL is not set: a worker takes its tasks from a broker "
+            "(amqp://... or redis://...). Without one, vulcain serve runs tasks itself."
+        )
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel)
+
+
+@main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     database = Database(Settings().database_url)

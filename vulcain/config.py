@@ -67,6 +67,26 @@ class Settings(BaseSettings):
     """Largest image the server downloads from a URL."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
     """Time limit to download an image from a URL."""
+    broker_url: str = ""
+    """Celery broker (``amqp://user:pass@host:5672/vhost`` or ``redis://host:6379/0``) that
+    carries tasks to ``vulcain worker`` processes; empty runs tasks on in-process threads."""
+    task_queue: str = "vulcain"
+    """Name of the durable broker queue that API replicas publish to and workers consume."""
+    worker_concurrency: int = Field(default=0, ge=0)
+    """Task threads of one ``vulcain worker``; 0 means ``max(workers, 2) * max_batch_size``,
+    enough blocked tasks for the batcher to fill one batch while another runs forward."""
+    task_resubmit_seconds: float = Field(default=120, gt=0)
+    """With a broker: a task still pending after this long while the broker queue is empty
+    is published again (its first publish failed); running a task twice is harmless."""
+    events_poll_seconds: float = Field(default=2.0, gt=0)
+    """With a broker on SQLite (no LISTEN/NOTIFY, no Redis): how often a long-poll re-reads
+    its task."""
+    s3_endpoint_url: str = ""
+    """Endpoint of an S3-compatible store (MinIO, Ceph, ...) for ``s3://`` storage URLs;
+    empty means AWS. Credentials come from the usual ``AWS_*`` variables."""
+    blob_cache_bytes: int = Field(default=20 * 1024**3, gt=0)
+    """With ``s3://`` storage: most bytes of network files kept in the local cache
+    ``<data_dir>/blob-cache`` (least recently used files go first)."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

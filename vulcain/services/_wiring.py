@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TextIO
 
 from vulcain.config import Settings
@@ -14,17 +16,55 @@ from vulcain.services.networks import NetworkService
 from vulcain.services.tasks import TaskService
 from vulcain.storage import BlobStore, open_storage
 from vulcain.tasks.events import LocalTaskEvents, TaskEvents
-from vulcain.tasks.maintenance import PurgeLoop, recover_pending
+from vulcain.tasks.maintenance import PurgeLoop, ResubmitLoop, recover_pending
 from vulcain.tasks.queue import InProcessQueue, TaskQueue
 from vulcain.tasks.runner import TaskRunner
+from vulcain.tasks.shared_events import PollingTaskEvents, PostgresTaskEvents, RedisTaskEvents
 
 log = logging.getLogger(__name__)
+
+
+def open_events(settings: Settings, db: Database) -> TaskEvents:
+    """How a process learns that a task finished: PostgreSQL LISTEN/NOTIFY on PostgreSQL
+    (replicas share it), else Redis pub/sub with a Redis broker, else with any other broker
+    a periodic re-read, else (one process) in-process events."""
+    if db.dialect == "postgresql":
+        return PostgresTaskEvents(db)
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        return RedisTaskEvents(settings.broker_url, channel=f"{settings.task_queue}.task-done")
+    if settings.broker_url:
+        return PollingTaskEvents(settings.events_poll_seconds)
+    return LocalTaskEvents()
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The store ``settings.storage_url`` names; remote files are cached in
+    ``<data_dir>/blob-cache``."""
+    return open_storage(
+        settings.storage_url,
+        cache_dir=settings.data_dir.expanduser().absolute() / "blob-cache",
+        cache_bytes=settings.blob_cache_bytes,
+        s3_endpoint_url=settings.s3_endpoint_url or None,
+    )
+
+
+def open_queue(settings: Settings, run: Callable[[int], Future[None]]) -> TaskQueue:
+    """The broker's queue when ``settings.broker_url`` is set (this process only
+    publishes), else in-process threads calling ``run``."""
+    if settings.broker_url:
+        from vulcain.tasks.celery_queue import CeleryQueue
+
+        return CeleryQueue(settings)
+    return InProcessQueue(settings.workers, run)
 
 
 class Services:
     """Everything a process needs, wired from ``settings``. The optional arguments replace
     a part (another store, queue, engine or event channel); by default the embedded
     stack is built: SQLite or the configured database, a local folder, in-process threads.
+    With ``broker_url`` set the queue publishes to the broker and ``vulcain worker``
+    processes (:meth:`start_worker`) run the tasks; ``s3://`` storage and shared task
+    events follow the settings the same way (:func:`open_blob_store`, :func:`open_events`).
     """
 
     def __init__(
@@ -40,17 +80,23 @@ class Services:
         self.settings = settings
         self._out = out
         self.db = Database(settings.database_url)
-        self.storage = storage or open_storage(settings.storage_url)
+        self.storage = storage or open_blob_store(settings)
         self.engine = engine or Engine(settings.engine_settings(), self.storage.path)
-        self.events = events or LocalTaskEvents()
+        self.events = events or open_events(settings, self.db)
         self.runner = TaskRunner(self.db, self.engine, self.events)
-        self.queue = queue or InProcessQueue(settings.workers, self.runner.start)
+        self.queue = queue or open_queue(settings, self.runner.start)
         self.accounts = AccountService(self.db)
         self.networks = NetworkService(
             settings, self.db, self.storage, self.queue, self.engine, self.events
         )
         self.tasks = TaskService(settings, self.db, self.events)
         self._purge = PurgeLoop(self.db, settings)
+        backlog = getattr(self.queue, "backlog", None)
+        self._resubmit = (
+            ResubmitLoop(self.db, self.queue, backlog, settings.task_resubmit_seconds)
+            if self.queue.durable and backlog is not None
+            else None
+        )
         self._started = False
 
     def start(self) -> None:
@@ -62,7 +108,15 @@ class Services:
         self._started = True
         if not self.queue.durable:
             recover_pending(self.db, self.queue, self.events)
+        if self._resubmit is not None:
+            self._resubmit.start()
         self._purge.start()
+
+    def start_worker(self) -> None:
+        """Prepare a ``vulcain worker`` process: apply migrations (so a worker may start
+        first); tasks arrive from the broker and run through :attr:`runner`."""
+        self.db.migrate()
+        self._started = True
 
     def bootstrap_accounts(self) -> None:
         """``VULCAIN_BOOTSTRAP_API_KEY`` makes sure that admin exists; otherwise a database
@@ -72,7 +126,10 @@ class Services:
             return
         if self.accounts.exists_any():
             return
-        account, api_key = self.accounts.create("admin", admin=True)
+        created = self.accounts.create_first_admin("admin")
+        if created is None:
+            return
+        account, api_key = created
         out = self._out or sys.stdout
         out.write(
             "\n"
@@ -99,6 +156,8 @@ class Services:
     def close(self) -> None:
         """Stop the purge and the queue (running tasks finish), then release everything."""
         self._started = False
+        if self._resubmit is not None:
+            self._resubmit.close()
         self._purge.close()
         self.queue.close()
         self.engine.close()

@@ -5,12 +5,22 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from vulcain.db.database import Database
 from vulcain.db.models import AccountRow
 from vulcain.errors import BadRequest, NotFound, Unauthorized
 from vulcain.schemas import Account
+
+_BOOTSTRAP_LOCK_ID = 0x76756C61  # "vula": serialises first-admin creation across replicas
+ENSURE_ATTEMPTS = 3
+
+
+def _lock_bootstrap(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _BOOTSTRAP_LOCK_ID})
 
 
 def hash_api_key(api_key: str) -> str:
@@ -88,16 +98,44 @@ class AccountService:
         with self._db.session() as session:
             return session.scalars(select(AccountRow.id).limit(1)).first() is not None
 
+    def create_first_admin(self, name: str = "admin") -> tuple[Account, str] | None:
+        """Create an admin account if the database has no account at all; return it with
+        its key, or ``None`` when an account exists. Replicas starting together on an empty
+        database create one admin between them (an advisory lock on PostgreSQL; on SQLite
+        the insert is counted after it, under SQLite's single writer)."""
+        key = new_api_key()
+        with self._db.session() as session:
+            _lock_bootstrap(session)
+            row = AccountRow(
+                name=name,
+                app_id=secrets.token_hex(8),
+                api_key_hash=hash_api_key(key),
+                is_admin=True,
+            )
+            session.add(row)
+            session.flush()
+            if session.scalar(select(func.count()).select_from(AccountRow)) != 1:
+                session.rollback()
+                return None
+            account = to_account(row)
+        return account, key
+
     def ensure_admin(self, api_key: str, *, name: str = "admin") -> Account:
         """Make sure an admin account with ``api_key`` exists (``VULCAIN_BOOTSTRAP_API_KEY``):
-        create it, or make the account holding that key an admin."""
-        with self._db.session() as session:
-            row = session.scalars(
-                select(AccountRow).where(AccountRow.api_key_hash == hash_api_key(api_key))
-            ).one_or_none()
-            if row is not None:
-                row.is_admin = True
-                session.flush()
-                return to_account(row)
-        account, _ = self.create(name, admin=True, api_key=api_key)
-        return account
+        create it, or make the account holding that key an admin. Safe when several
+        replicas do it at once."""
+        for _ in range(ENSURE_ATTEMPTS):
+            with self._db.session() as session:
+                row = session.scalars(
+                    select(AccountRow).where(AccountRow.api_key_hash == hash_api_key(api_key))
+                ).one_or_none()
+                if row is not None:
+                    row.is_admin = True
+                    session.flush()
+                    return to_account(row)
+            try:
+                account, _ = self.create(name, admin=True, api_key=api_key)
+            except (IntegrityError, BadRequest):
+                continue  # another replica created it in between: read it
+            return account
+        raise RuntimeError("could not create or find the bootstrap admin account")

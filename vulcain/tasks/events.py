@@ -2,8 +2,9 @@
 
 The process that finishes a task calls :meth:`TaskEvents.notify`; a long-poll calls
 :meth:`TaskEvents.subscribe` *before* reading the task, then waits. :class:`LocalTaskEvents`
-works within one process; across API replicas (scale-out) an implementation over
-PostgreSQL LISTEN/NOTIFY or the broker keeps the same interface.
+works within one process; across API replicas (scale-out) the implementations of
+:mod:`vulcain.tasks.shared_events` (PostgreSQL LISTEN/NOTIFY, Redis pub/sub, or a slow
+periodic wake-up) keep the same interface.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ class LocalTaskEvents(TaskEvents):
     def notify(self, task_id: int) -> None:
         with self._lock:
             waiters = self._waiters.pop(task_id, set())
+        for event in waiters:
+            event.set()
+
+    def wake_all(self) -> None:
+        """Wake every waiter, so each reads its task again (after notifications may have
+        been missed)."""
+        with self._lock:
+            waiters = [event for events in self._waiters.values() for event in events]
         for event in waiters:
             event.set()
 

@@ -1,12 +1,18 @@
-"""Keeping tasks healthy: recovery of tasks a crash left pending, purge of old results."""
+"""Keeping tasks healthy: recovery of tasks a crash left pending, purge of old results.
+
+With several API replicas on PostgreSQL, the periodic jobs take a cluster-wide advisory
+lock first, so one replica at a time does each round of them.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy.orm import Session
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
@@ -18,6 +24,17 @@ from vulcain.tasks.runner import INFERENCE, REQUEST_GONE
 log = logging.getLogger(__name__)
 
 PURGE_BATCH = 500
+RESUBMIT_BATCH = 1000
+_PURGE_LOCK_ID = 0x76756C70  # "vulp"
+_RESUBMIT_LOCK_ID = 0x76756C72  # "vulr"
+
+
+def _try_cluster_lock(session: Session, lock_id: int) -> bool:
+    """Take a lock held until the session's transaction ends; ``False`` when another
+    process holds it. Always ``True`` on SQLite (one machine, and one writer anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id}))
 
 
 def recover_pending(db: Database, queue: TaskQueue, events: TaskEvents) -> list[int]:
@@ -55,6 +72,8 @@ def purge_finished(db: Database, older_than: datetime) -> int:
     purged = 0
     while True:
         with db.session() as session:
+            if not _try_cluster_lock(session, _PURGE_LOCK_ID):
+                return purged
             ids = session.scalars(
                 select(TaskRow.id)
                 .where(
@@ -71,38 +90,114 @@ def purge_finished(db: Database, older_than: datetime) -> int:
             purged += len(ids)
 
 
-class PurgeLoop:
-    """A daemon thread running :func:`purge_finished` every ``purge_interval_seconds``."""
+def resubmit_stale(
+    db: Database, queue: TaskQueue, older_than: datetime, *, limit: int = RESUBMIT_BATCH
+) -> list[int]:
+    """Publish again the tasks still pending that were last updated before ``older_than``
+    (their first publish may have failed: the broker was down at that instant). Safe even
+    when the broker still holds them: a task runs to a result once. Returns the ids."""
+    with db.session() as session:
+        if not _try_cluster_lock(session, _RESUBMIT_LOCK_ID):
+            return []
+        stale = session.scalars(
+            select(TaskRow.id)
+            .where(TaskRow.status == "pending", TaskRow.update_date < older_than)
+            .order_by(TaskRow.id)
+            .limit(limit)
+        ).all()
+        for task_id in stale:
+            queue.submit(task_id)
+        if stale:
+            # Their age counts from this publish: the next round leaves them to the broker.
+            session.execute(
+                update(TaskRow)
+                .where(TaskRow.id.in_(stale), TaskRow.status == "pending")
+                .values(update_date=utcnow())
+            )
+    if stale:
+        log.warning("published again %d tasks pending for too long", len(stale))
+    return list(stale)
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._settings = settings
+
+class _Periodic:
+    """A daemon thread calling ``run_once`` every ``interval`` seconds until closed."""
+
+    name = "vulcain-periodic"
+    what = "periodic job"
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        raise NotImplementedError
 
     def start(self) -> None:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="vulcain-purge", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
-
-    def run_once(self) -> int:
-        older_than = utcnow() - timedelta(seconds=self._settings.task_retention_seconds)
-        return purge_finished(self._db, older_than)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                purged = self.run_once()
-                if purged:
-                    log.info("purged %d finished inference tasks", purged)
+                self.run_once()
             except Exception:
-                log.exception("purge of old inference tasks failed; retrying later")
-            self._stop.wait(self._settings.purge_interval_seconds)
+                log.exception("%s failed; retrying later", self.what)
+            self._stop.wait(self._interval)
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+
+
+class PurgeLoop(_Periodic):
+    """Runs :func:`purge_finished` every ``purge_interval_seconds``."""
+
+    name = "vulcain-purge"
+    what = "purge of old inference tasks"
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(settings.purge_interval_seconds)
+        self._db = db
+        self._settings = settings
+
+    def run_once(self) -> int:
+        older_than = utcnow() - timedelta(seconds=self._settings.task_retention_seconds)
+        purged = purge_finished(self._db, older_than)
+        if purged:
+            log.info("purged %d finished inference tasks", purged)
+        return purged
+
+
+class ResubmitLoop(_Periodic):
+    """With a broker: every ``task_resubmit_seconds``, when the broker queue is empty
+    (``backlog()`` is 0; ``None`` means unknown and counts as empty), publish again the
+    tasks pending for longer than that (:func:`resubmit_stale`). A backlog means workers
+    are busy or stopped and the broker holds the tasks: nothing to do."""
+
+    name = "vulcain-resubmit"
+    what = "re-publish of stale pending tasks"
+
+    def __init__(
+        self,
+        db: Database,
+        queue: TaskQueue,
+        backlog: Callable[[], int | None],
+        interval: float,
+    ) -> None:
+        super().__init__(interval)
+        self._db = db
+        self._queue = queue
+        self._backlog = backlog
+
+    def run_once(self) -> int:
+        waiting = self._backlog()
+        if waiting:
+            return 0
+        older_than = utcnow() - timedelta(seconds=self._interval)
+        return len(resubmit_stale(self._db, self._queue, older_than))

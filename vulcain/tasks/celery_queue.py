@@ -1,0 +1,59 @@
+"""The task queue of API replicas in scale-out mode: publish task ids to the broker."""
+
+from __future__ import annotations
+
+import logging
+
+from vulcain.config import Settings
+from vulcain.tasks.celery_app import RUN_TASK, create_celery
+from vulcain.tasks.queue import TaskQueue
+
+log = logging.getLogger(__name__)
+
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 1.0,
+}
+"""A publish gives up after about two seconds when the broker is down: the request still
+succeeds and the task, pending in the database, is published again later
+(:class:`vulcain.tasks.maintenance.ResubmitLoop`)."""
+
+
+class CeleryQueue(TaskQueue):
+    """Publishes task ids for ``vulcain worker`` processes; runs nothing itself. The broker
+    keeps what it accepted across crashes and restarts, hence ``durable``."""
+
+    durable = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.name = settings.task_queue
+        self.app = create_celery(settings)
+
+    def start(self) -> None:
+        pass
+
+    def submit(self, task_id: int) -> None:
+        self.app.send_task(
+            RUN_TASK,
+            args=[task_id],
+            queue=self.name,
+            retry=True,
+            retry_policy=PUBLISH_RETRY_POLICY,
+        )
+
+    def backlog(self) -> int | None:
+        """Messages waiting in the broker queue (not counting those a worker holds), or
+        ``None`` when the broker cannot tell."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1)
+                declared = connection.default_channel.queue_declare(queue=self.name, passive=True)
+                return int(declared.message_count)
+        except Exception as error:
+            log.info("could not read the length of broker queue %s: %s", self.name, error)
+            return None
+
+    def close(self) -> None:
+        self.app.close()

@@ -1,0 +1,220 @@
+"""Task events shared by every process of a deployment (API replicas and workers).
+
+Whoever finishes a task publishes its id (PostgreSQL ``NOTIFY`` or Redis ``PUBLISH``);
+each process that has long-polls waiting runs one listener thread, with its own
+connection, that wakes the local waiters. The listener starts at the first
+:meth:`~TaskEvents.subscribe` (workers only publish, so they never open one), and
+reconnects after any error; once listening again it wakes every waiter, which reads its
+task again, so a notification sent while the connection was down is not missed for long.
+
+:class:`PollingTaskEvents` serves SQLite with a broker, where neither exists: it wakes
+every waiter every few seconds to read its task again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+import redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from vulcain.db.database import Database
+from vulcain.tasks.events import LocalTaskEvents, TaskEvents
+
+log = logging.getLogger(__name__)
+
+PG_CHANNEL = "vulcain_task_done"
+READY_TIMEOUT_S = 5.0
+RECONNECT_MAX_S = 5.0
+IDLE_CHECK_S = 1.0
+
+
+class ListeningTaskEvents(TaskEvents):
+    """Local waiters fed by a listener thread; subclasses publish and listen."""
+
+    def __init__(self, name: str) -> None:
+        self._local = LocalTaskEvents()
+        self._name = name
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @abstractmethod
+    def _publish(self, task_id: int) -> None:
+        """Tell every process that ``task_id`` finished."""
+
+    @abstractmethod
+    def _listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
+        """Connect, call ``ready()`` once listening, then ``deliver(payload)`` for each
+        message until ``self._stop`` is set (return) or the connection fails (raise)."""
+
+    def notify(self, task_id: int) -> None:
+        self._local.notify(task_id)
+        try:
+            self._publish(task_id)
+        except Exception:
+            log.warning(
+                "could not publish that task %s finished; waiters elsewhere see it on their "
+                "next check",
+                task_id,
+                exc_info=True,
+            )
+
+    @contextmanager
+    def subscribe(self, task_id: int) -> Iterator[threading.Event]:
+        self._ensure_listening()
+        with self._local.subscribe(task_id) as event:
+            yield event
+
+    @property
+    def listening(self) -> bool:
+        return self._ready.is_set()
+
+    def _ensure_listening(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+        # Without a listener a notification could pass unseen: give it a moment to connect
+        # (the caller's wait ends with a fresh read either way).
+        self._ready.wait(READY_TIMEOUT_S)
+
+    def _loop(self) -> None:
+        delay = 0.1
+        while not self._stop.is_set():
+            try:
+                self._listen(self._deliver, self._on_ready)
+            except Exception as error:
+                if self._stop.is_set():
+                    break
+                log.warning("task event listener lost its connection (%s); reconnecting", error)
+            self._ready.clear()
+            self._stop.wait(delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    def _on_ready(self) -> None:
+        self._ready.set()
+        self._local.wake_all()
+
+    def _deliver(self, payload: str) -> None:
+        try:
+            task_id = int(payload)
+        except ValueError:
+            return
+        self._local.notify(task_id)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=IDLE_CHECK_S * 5)
+        self._local.wake_all()
+
+
+class PostgresTaskEvents(ListeningTaskEvents):
+    """``NOTIFY`` through the database's pool; ``LISTEN`` on a connection of its own."""
+
+    def __init__(self, db: Database, *, channel: str = PG_CHANNEL) -> None:
+        super().__init__("vulcain-pg-listen")
+        self._db = db
+        self._channel = channel
+        url = make_url(db.url).set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+
+    def _publish(self, task_id: int) -> None:
+        with self._db.engine.begin() as connection:
+            connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": self._channel, "payload": str(task_id)},
+            )
+
+    def _listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
+        with psycopg.connect(
+            self._conninfo,
+            autocommit=True,
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+        ) as connection:
+            connection.execute(f'LISTEN "{self._channel}"')
+            ready()
+            while not self._stop.is_set():
+                for message in connection.notifies(timeout=IDLE_CHECK_S):
+                    deliver(message.payload)
+                # notifies() returns quietly on timeout: make a dead connection raise.
+                connection.execute("SELECT 1")
+
+
+class RedisTaskEvents(ListeningTaskEvents):
+    """Redis pub/sub on ``channel`` (channels ignore the database number: name it per
+    deployment)."""
+
+    def __init__(self, url: str, *, channel: str) -> None:
+        super().__init__("vulcain-redis-listen")
+        self._url = url
+        self._channel = channel
+        self._client = redis.Redis.from_url(url, socket_connect_timeout=5)
+
+    def _publish(self, task_id: int) -> None:
+        self._client.publish(self._channel, str(task_id))
+
+    def _listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
+        client = redis.Redis.from_url(
+            self._url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=10
+        )
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(self._channel)
+            ready()
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=IDLE_CHECK_S)
+                if message is not None and message["type"] == "message":
+                    data = message["data"]
+                    deliver(data.decode() if isinstance(data, bytes) else str(data))
+                pubsub.check_health()
+        finally:
+            pubsub.close()
+            client.close()
+
+    def close(self) -> None:
+        super().close()
+        self._client.close()
+
+
+class PollingTaskEvents(TaskEvents):
+    """Local notifications, plus a wake-up of every waiter each ``interval`` seconds so
+    tasks finished by other processes are seen (one read per waiter per interval)."""
+
+    def __init__(self, interval: float) -> None:
+        self._local = LocalTaskEvents()
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vulcain-poll-wake", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._local.wake_all()
+
+    def notify(self, task_id: int) -> None:
+        self._local.notify(task_id)
+
+    @contextmanager
+    def subscribe(self, task_id: int) -> Iterator[threading.Event]:
+        with self._local.subscribe(task_id) as event:
+            yield event
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._local.wake_all()
