@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+from boto3.s3.transfer import TransferConfig
+
+from tests.tasks.conftest import png_request
+from tests.tasks.test_runner import create_identity
+from vulcain.config import Settings
+from vulcain.errors import NotFound, PayloadTooLarge
+from vulcain.services import Services
+from vulcain.storage import open_storage
+from vulcain.storage.blob_cache import BlobCache
+from vulcain.storage.s3 import S3BlobStore
+
+pytestmark = pytest.mark.scaleout
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def store(s3_endpoint: str, bucket: str, tmp_path: Path):
+    small_parts = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
+    store = S3BlobStore(
+        bucket,
+        "networks/",
+        BlobCache(tmp_path / "cache", 100 * MIB),
+        endpoint_url=s3_endpoint,
+        transfer=small_parts,
+    )
+    yield store
+    store.close()
+
+
+def _objects(s3_endpoint: str, bucket: str) -> dict[str, dict]:
+    listing = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket=bucket)
+    return {item["Key"]: item for item in listing.get("Contents", [])}
+
+
+def test_put_stores_an_object_under_prefix_and_sha256(store, s3_endpoint, bucket):
+    content = b"deploy.prototxt content"
+    key = hashlib.sha256(content).hexdigest()
+    info = store.put(io.BytesIO(content))
+    assert (info.sha256, info.size) == (key, len(content))
+    assert list(_objects(s3_endpoint, bucket)) == [f"networks/{key[:2]}/{key}"]
+    assert store.exists(key)
+    with store.open(key) as stream:
+        assert stream.read() == content
+
+
+def test_large_files_go_up_in_parts_and_stream_back(store, s3_endpoint, bucket, tmp_path):
+    content = os.urandom(11 * MIB)
+    info = store.put(io.BytesIO(content))
+    etag = _objects(s3_endpoint, bucket)[store.object_key(info.sha256)]["ETag"]
+    assert etag.strip('"').endswith("-3")  # a multipart upload of three parts
+    store.cache.discard(info.sha256)  # read from the bucket, not the upload's local copy
+    read = hashlib.sha256()
+    with store.open(info.sha256) as stream:
+        while chunk := stream.read(MIB):
+            read.update(chunk)
+    assert read.hexdigest() == info.sha256
+
+
+def test_path_downloads_once_into_the_cache(store, s3_endpoint, bucket, tmp_path):
+    content = os.urandom(6 * MIB)
+    info = store.put(io.BytesIO(content))
+    store.cache.discard(info.sha256)
+    fresh = S3BlobStore(
+        bucket,
+        "networks",
+        BlobCache(tmp_path / "worker-cache", 100 * MIB),
+        endpoint_url=s3_endpoint,
+    )
+    try:
+        first = fresh.path(info.sha256)
+        assert first.read_bytes() == content
+        assert first.is_relative_to(tmp_path / "worker-cache")
+        assert fresh.path(info.sha256) == first
+        assert fresh.cache.downloads == 1
+    finally:
+        fresh.close()
+
+
+def test_an_upload_is_not_sent_again_when_the_object_exists(store, s3_endpoint, bucket):
+    content = b"same content"
+    first = store.stage(io.BytesIO(content))
+    first.commit()
+    first.discard()
+    store.cache.discard(first.info.sha256)
+    boto3.client("s3", endpoint_url=s3_endpoint).put_object(
+        Bucket=bucket, Key=store.object_key(first.info.sha256), Body=content, Metadata={"m": "1"}
+    )
+    second = store.stage(io.BytesIO(content))
+    second.commit()
+    second.discard()
+    head = boto3.client("s3", endpoint_url=s3_endpoint).head_object(
+        Bucket=bucket, Key=store.object_key(first.info.sha256)
+    )
+    assert head["Metadata"] == {"m": "1"}  # not overwritten
+
+
+def test_delete_removes_the_object_and_the_cached_copy(store, s3_endpoint, bucket):
+    info = store.put(io.BytesIO(b"to delete"))
+    cached = store.path(info.sha256)
+    store.delete(info.sha256)
+    store.delete(info.sha256)
+    assert not store.exists(info.sha256)
+    assert not cached.exists()
+    assert _objects(s3_endpoint, bucket) == {}
+    with pytest.raises(NotFound):
+        store.path(info.sha256)
+    with pytest.raises(NotFound):
+        store.open(info.sha256)
+
+
+def test_staging_past_the_limit_is_refused_and_leaves_nothing(store, s3_endpoint, bucket):
+    with pytest.raises(PayloadTooLarge):
+        store.stage(io.BytesIO(b"x" * 2000), max_bytes=1000)
+    assert not any(store.cache.tmp.iterdir())
+    assert _objects(s3_endpoint, bucket) == {}
+
+
+def test_open_storage_reads_s3_urls(s3_endpoint, bucket, tmp_path):
+    store = open_storage(
+        f"s3://{bucket}/a/b", cache_dir=tmp_path / "c", cache_bytes=MIB, s3_endpoint_url=s3_endpoint
+    )
+    try:
+        assert isinstance(store, S3BlobStore)
+        assert (store.bucket, store.prefix, store.cache.max_bytes) == (bucket, "a/b", MIB)
+    finally:
+        store.close()
+    with pytest.raises(ValueError, match="cache"):
+        open_storage(f"s3://{bucket}")
+
+
+def test_networks_deploy_and_infer_from_s3(
+    s3_endpoint, bucket, settings, identity_model, image, tmp_path
+):
+    """The service on S3 settings: files go to the bucket, the engine loads them through
+    a cache that a second process (another data folder) fills from the bucket."""
+    s3_settings = settings.model_copy(
+        update={"storage_url": f"s3://{bucket}/vulcain", "s3_endpoint_url": s3_endpoint}
+    )
+    services = Services(s3_settings, out=io.StringIO())
+    services.start()
+    try:
+        account = services.accounts.create("s3 user")[0]
+        network = create_identity(services, account, identity_model)
+        assert services.tasks.wait(account, network.task_id, 30).status == "success"
+        keys = list(_objects(s3_endpoint, bucket))
+        assert keys and all(key.startswith("vulcain/") for key in keys)
+    finally:
+        services.close()
+
+    other = Services(
+        s3_settings.model_copy(update={"data_dir": tmp_path / "other"}), out=io.StringIO()
+    )
+    other.start()
+    try:
+        task_id = other.networks.infer(account, network.id, png_request(image))
+        task = other.tasks.wait(account, task_id, 30)
+        assert task.status == "success", task.error
+        assert other.storage.cache.downloads == len(identity_model)  # type: ignore[attr-defined]
+        other.networks.delete(account, network.id)
+        assert _objects(s3_endpoint, bucket) == {}
+    finally:
+        other.close()
+
+
+def test_settings_choose_s3(s3_endpoint, bucket, tmp_path):
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path,
+        storage_url=f"s3://{bucket}",
+        s3_endpoint_url=s3_endpoint,
+        blob_cache_bytes=12345,
+    )
+    services = Services(settings)
+    try:
+        assert isinstance(services.storage, S3BlobStore)
+        assert services.storage.cache.root == tmp_path / "blob-cache"
+        assert services.storage.cache.max_bytes == 12345
+    finally:
+        services.close()
