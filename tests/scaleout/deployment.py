@@ -158,10 +158,10 @@ def wait_task(http: httpx.Client, task_id: int, timeout: float = 60.0) -> dict:
             return task
 
 
-def infer(http: httpx.Client, network_id: int, source: str) -> int:
+def infer(http: httpx.Client, network_id: int, source: str, output: str = "out") -> int:
     response = http.post(
         f"/networks/{network_id}/inference",
-        json={"inputs": [{"image": {"source": source}}], "output_tensors": ["out"]},
+        json={"inputs": [{"image": {"source": source}}], "output_tensors": [output]},
     )
     assert response.status_code in (200, 201, 202), response.text
     return response.json()["task_id"]
