@@ -28,12 +28,6 @@ AWS_ENV = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "scaleout: runs against real PostgreSQL, RabbitMQ/Redis and S3 servers"
-    )
-
-
 def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["rabbitmqctl", *args], capture_output=True, text=True, timeout=120, check=check
