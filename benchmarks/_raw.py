@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ MAX_PIXELS = 100_000_000
 @dataclass
 class RawResult:
     images_per_s: dict[int, float] = field(default_factory=dict)
+    cpu_ms_per_image: dict[int, float] = field(default_factory=dict)
+    """Process CPU time per image at each batch size: unlike images/s, barely moved by
+    other processes sharing the machine."""
     single_latencies_s: list[float] = field(default_factory=list)
     references: list[dict[str, np.ndarray]] = field(default_factory=list)
     """Each image's outputs at batch size 1: what the API must answer for it."""
@@ -46,6 +50,10 @@ class RawResult:
             "images_per_s_by_batch_size": {
                 str(size): round(rate, 2) for size, rate in self.images_per_s.items()
             },
+            "best_batch_cpu_ms_per_image": round(self.cpu_ms_per_image[self.best_batch_size], 1),
+            "cpu_ms_per_image_by_batch_size": {
+                str(size): round(cpu, 1) for size, cpu in self.cpu_ms_per_image.items()
+            },
         }
 
 
@@ -57,18 +65,24 @@ def preprocessed_tensors(
     return [preprocess(decode_image(jpeg, MAX_PIXELS), spec, mean).tensor for jpeg in jpegs]
 
 
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def _time_batches(
     runtime: Runtime, feeds: dict[str, np.ndarray], outputs: list[str], min_seconds: float
-) -> float:
+) -> tuple[float, float]:
+    """Forward passes per second, and CPU seconds per pass."""
     runtime.forward(feeds, outputs)
     passes = 0
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu_seconds()
     while True:
         runtime.forward(feeds, outputs)
         passes += 1
         elapsed = time.perf_counter() - began
         if passes >= 2 and elapsed >= min_seconds:
-            return passes / elapsed
+            return passes / elapsed, (_cpu_seconds() - cpu) / passes
 
 
 def measure_raw(
@@ -92,6 +106,9 @@ def measure_raw(
         result.single_latencies_s.append(time.perf_counter() - began)
     for size in batch_sizes:
         batch = np.stack([tensors[index % len(tensors)] for index in range(size)])
-        passes_per_s = _time_batches(runtime, {input_name: batch}, outputs, min_seconds)
+        passes_per_s, cpu_per_pass = _time_batches(
+            runtime, {input_name: batch}, outputs, min_seconds
+        )
         result.images_per_s[size] = passes_per_s * size
+        result.cpu_ms_per_image[size] = cpu_per_pass / size * 1000
     return result

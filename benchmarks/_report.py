@@ -51,8 +51,16 @@ def print_report(results: dict[str, Any]) -> None:
     )
     console.print(
         f"raw runtime: best {raw['best_images_per_s']:.1f} images/s at batch "
-        f"{raw['best_batch_size']} ({by_batch}); single image {raw['single_latency_ms']:.1f} ms"
+        f"{raw['best_batch_size']} ({by_batch}); single image {raw['single_latency_ms']:.1f} ms; "
+        f"{raw['best_batch_cpu_ms_per_image']:.0f} ms CPU per image at the best batch"
     )
+    if "cpu_ratio_c16" in results:
+        console.print(
+            f"CPU efficiency at c16 (raw CPU per image / server CPU per request): "
+            f"JSON {results['cpu_ratio_c16']:.2f}, "
+            f"multipart {results.get('cpu_ratio_c16_multipart', float('nan')):.2f} "
+            "(less sensitive than images/s to other load on the machine)"
+        )
     table = Table(title="Through the API (client with long-poll, one thread per connection)")
     for column in ("body", "concurrency", "images/s", "p50 ms", "p99 ms", "x raw best"):
         table.add_column(column, justify="right")

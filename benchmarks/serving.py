@@ -226,10 +226,15 @@ def _serve_and_measure(
     finally:
         server.stop()
     best = raw.best_images_per_s
+    best_cpu = raw.cpu_ms_per_image[raw.best_batch_size]
     for name in ENCODINGS:
         if "c16" in results[name]:
             suffix = name.removeprefix("api")
-            results[f"ratio_c16{suffix}"] = round(results[name]["c16"]["images_per_s"] / best, 3)
+            c16 = results[name]["c16"]
+            results[f"ratio_c16{suffix}"] = round(c16["images_per_s"] / best, 3)
+            results[f"cpu_ratio_c16{suffix}"] = round(
+                best_cpu / c16["server_cpu_ms_per_request"], 3
+            )
     results["trivial_requests_per_s"] = trivial.to_json()["images_per_s"]
     results["rss_per_model_mb"] = round(rss_warm - rss_before, 1)
     results["rss"] = {
