@@ -8,6 +8,8 @@ as ``{"error": message}`` and a task stores ``message`` as its ``error``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class VulcainError(Exception):
     """Base class: ``message`` is shown to the user, ``status_code`` is the HTTP status."""
@@ -56,6 +58,23 @@ class ModelError(BadRequest):
 
 class UnknownTensorError(BadRequest):
     """A requested input or output name does not exist in the network."""
+
+    SHOWN = 20
+
+    @classmethod
+    def for_names(
+        cls, unknown: Iterable[str], known: Iterable[str], kind: str = "output"
+    ) -> UnknownTensorError:
+        """The error naming ``unknown`` and listing some of the ``known`` names."""
+        unknown, known = list(unknown), list(known)
+        names = ", ".join(repr(name) for name in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        shown = ", ".join(known[: cls.SHOWN])
+        more = f" and {len(known) - cls.SHOWN} more" if len(known) > cls.SHOWN else ""
+        return cls(
+            f"Unknown {kind} name{plural} {names}: the network has no such layer or tensor. "
+            f"Known names: {shown}{more}."
+        )
 
 
 class PreprocessingError(BadRequest):

@@ -9,7 +9,6 @@ in a bounded cache shared by every caller.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vulcain.cores import core_count
 from vulcain.errors import BadRequest, UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.batching import BatchItem
@@ -62,7 +62,7 @@ class EngineSettings:
     max_image_pixels: int = 100_000_000
     max_batch_size: int = 8
     max_queue_delay_ms: float = 5.0
-    preprocess_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    preprocess_threads: int = field(default_factory=core_count)
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(
@@ -218,11 +218,7 @@ def task_data(tensors: Sequence[Tensor]) -> dict[str, object]:
 def _check_outputs(model: LoadedModel, names: Sequence[str]) -> None:
     unknown = [name for name in names if not model.runtime.has_output(name)]
     if unknown:
-        known = model.runtime.final_outputs()
-        raise UnknownTensorError(
-            f"output_tensors: the network has no tensor {', '.join(map(repr, unknown))} "
-            f"(its outputs include {', '.join(known[:10])})"
-        )
+        raise UnknownTensorError.for_names(unknown, model.runtime.outputs())
 
 
 def _feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> dict[str, np.ndarray]:

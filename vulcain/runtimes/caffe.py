@@ -17,9 +17,9 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from vulcain.caffe_proto import NetParameter
-from vulcain.errors import ModelError
+from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import CAFFE
-from vulcain.runtimes._common import opencv_message, require_file, unknown_names_error
+from vulcain.runtimes._common import opencv_message, require_file
 from vulcain.runtimes._prototxt import declared_inputs, parse_prototxt, rewrite_python_layers
 from vulcain.runtimes.base import Runtime, TensorSpec
 
@@ -123,13 +123,13 @@ class CaffeRuntime(Runtime):
     ) -> dict[str, np.ndarray]:
         unknown_inputs = [name for name in feeds if name not in self._inputs]
         if unknown_inputs:
-            raise unknown_names_error(unknown_inputs, self._inputs, kind="input")
+            raise UnknownTensorError.for_names(unknown_inputs, self._inputs, kind="input")
         missing = [name for name in self._inputs if name not in feeds]
         if missing:
             raise ModelError(f"The network's inputs {missing} were not fed.")
         unknown = [name for name in outputs if name not in self._sources]
         if unknown:
-            raise unknown_names_error(unknown, self._sources)
+            raise UnknownTensorError.for_names(unknown, self._sources)
         layers = list(dict.fromkeys(self._sources[name][0] for name in outputs))
         with self._lock:
             if self._net is None:

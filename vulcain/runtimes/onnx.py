@@ -24,9 +24,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from vulcain.errors import ModelError
+from vulcain.cores import core_count
+from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import ONNX
-from vulcain.runtimes._common import core_count, require_file, unknown_names_error
+from vulcain.runtimes._common import require_file
 from vulcain.runtimes.base import Runtime, TensorSpec
 
 MAX_EXTRA_SESSIONS = 4
@@ -146,10 +147,10 @@ class OnnxRuntime(Runtime):
     ) -> dict[str, np.ndarray]:
         unknown_inputs = [name for name in feeds if name not in self._input_types]
         if unknown_inputs:
-            raise unknown_names_error(unknown_inputs, self._input_types, kind="input")
+            raise UnknownTensorError.for_names(unknown_inputs, self._input_types, kind="input")
         unknown = [name for name in outputs if name not in self._names]
         if unknown:
-            raise unknown_names_error(unknown, self._names)
+            raise UnknownTensorError.for_names(unknown, self._names)
         tensors = list(dict.fromkeys(self._names[name] for name in outputs))
         session = self._session_for(frozenset(tensors) - set(self._final))
         inputs = {

@@ -17,9 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from vulcain.errors import ModelError
+from vulcain.cores import core_count
+from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import TENSORFLOW
-from vulcain.runtimes._common import core_count, unknown_names_error
 from vulcain.runtimes._tf_files import (
     model_file,
     read_saved_model,
@@ -154,11 +154,11 @@ class TensorFlowRuntime(Runtime):
         feed_tensors = {name: self._tensor(name) for name in feeds}
         unknown_inputs = [name for name, tensor in feed_tensors.items() if tensor is None]
         if unknown_inputs:
-            raise unknown_names_error(unknown_inputs, self._known(), kind="input")
+            raise UnknownTensorError.for_names(unknown_inputs, self._known(), kind="input")
         fetches = {name: self._tensor(name) for name in outputs}
         unknown = [name for name, tensor in fetches.items() if tensor is None]
         if unknown:
-            raise unknown_names_error(unknown, self._known())
+            raise UnknownTensorError.for_names(unknown, self._known())
         not_feedable = [n for n, t in feed_tensors.items() if not self._graph.is_feedable(t)]
         if not_feedable:
             raise ModelError(f"TensorFlow does not allow feeding {not_feedable}.")
