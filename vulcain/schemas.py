@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
@@ -18,6 +19,8 @@ ColorChannels = Literal["RGB", "BGR", "L"]
 DataType = Literal["FLOAT32"]
 
 MEAN_FILE_SUFFIXES = (".binaryproto", ".npy")
+MAX_TARGET_SIDE = 4096
+"""Largest side of a target size: a larger one would let one request allocate gigabytes."""
 _TARGET_SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?$")
 
 
@@ -46,8 +49,11 @@ class ImagePreprocessing(BaseModel):
     @classmethod
     def _check_target_size(cls, value: str) -> str:
         match = _TARGET_SIZE.match(value)
-        if not match or any(int(side) <= 0 for side in match.groups() if side is not None):
+        sides = [int(side) for side in match.groups() if side is not None] if match else []
+        if not sides or min(sides) <= 0:
             raise ValueError("must be 'WxH' or 'N' with positive integers, e.g. '224x224'")
+        if max(sides) > MAX_TARGET_SIDE:
+            raise ValueError(f"sides may not exceed {MAX_TARGET_SIDE} pixels")
         return value.strip()
 
     @field_validator("mean_file")
@@ -59,7 +65,7 @@ class ImagePreprocessing(BaseModel):
             raise ValueError("must end in .binaryproto or .npy")
         return value
 
-    @property
+    @cached_property
     def target(self) -> tuple[int, int] | int:
         """``(width, height)`` for a ``WxH`` target, or ``N`` for a single-number target."""
         match = _TARGET_SIZE.match(self.target_size)
@@ -86,6 +92,17 @@ class Preprocessing(BaseModel):
 
     inputs: list[InputPreprocessing] = Field(min_length=1)
     batched_output: bool = True
+
+    @field_validator("inputs")
+    @classmethod
+    def _check_unique_tensor_names(
+        cls, inputs: list[InputPreprocessing]
+    ) -> list[InputPreprocessing]:
+        names = [entry.tensor_name for entry in inputs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"each tensor_name may be fed once; repeated: {', '.join(repeated)}")
+        return inputs
 
 
 class BoundingBox(BaseModel):
