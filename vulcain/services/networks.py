@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkFileRow, NetworkRow, TaskRow, utcnow
-from vulcain.errors import BadRequest, Forbidden, NotFound, UnknownTensorError
+from vulcain.errors import BadRequest, Forbidden
 from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
 from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.services._files import check_files
+from vulcain.services._inference_checks import check_request
+from vulcain.services._network_rows import find_network, to_network
 from vulcain.services._pages import check_page
+from vulcain.services._publishing import publish_network
 from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.payloads import encode_request
@@ -27,24 +28,6 @@ from vulcain.tasks.queue import TaskQueue
 from vulcain.tasks.runner import DEPLOY, INFERENCE, NETWORK_GONE
 
 log = logging.getLogger(__name__)
-
-PUBLIC_ID = re.compile(r"^(?!\d+$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_LISTED_NAMES = 20
-
-
-def to_network(row: NetworkRow) -> Network:
-    return Network(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        metadata=row.metadata_,
-        framework=row.framework,
-        preprocessing=Preprocessing.model_validate(row.preprocessing),
-        task_id=row.task_id,
-        public_id=row.public_id,
-        create_date=row.create_date,
-        update_date=row.update_date,
-    )
 
 
 class NetworkService:
@@ -170,13 +153,13 @@ class NetworkService:
     def get(self, account: Account, ref: int | str) -> Network:
         """The caller's network ``ref`` (int) or the published network ``ref`` (str)."""
         with self._db.session() as session:
-            return to_network(_find(session, account, ref))
+            return to_network(find_network(session, account, ref))
 
     def update(self, account: Account, ref: int | str, changes: NetworkUpdate) -> Network:
         """Change name, description or metadata (owner, or an admin for a public network)."""
         values = changes.model_dump(exclude_none=True)
         with self._db.session() as session:
-            row = _find(session, account, ref)
+            row = find_network(session, account, ref)
             _check_may_change(account, row, "edit")
             if "name" in values:
                 row.name = values["name"]
@@ -194,7 +177,7 @@ class NetworkService:
         loaded model; its pending tasks end in error. Later inference on it is
         :class:`vulcain.errors.NotFound`."""
         with self._db.session() as session:
-            row = _find(session, account, ref, load_files=True)
+            row = find_network(session, account, ref, load_files=True)
             _check_may_change(account, row, "delete")
             network_id = row.id
             blobs = [BlobInfo(file.sha256, file.size) for file in row.files]
@@ -216,42 +199,19 @@ class NetworkService:
         self._engine.evict(network_id)
 
     def publish(self, account: Account, network_id: int, public_id: str) -> Network:
-        """Publish any network under the slug ``public_id`` (admin only; the slug is
-        letters, digits, ``-``, ``_`` and ``.``, at most 128, not only digits, unique)."""
+        """Publish any network under the slug ``public_id`` (admin only; see
+        :func:`vulcain.services._publishing.publish_network` for the slug rules)."""
         if not account.is_admin:
             raise Forbidden("Only an admin account can publish a network.")
-        if not isinstance(public_id, str) or not PUBLIC_ID.match(public_id):
-            raise BadRequest(
-                "public_id: use 1 to 128 letters, digits, '-', '_' or '.', starting with a "
-                "letter or digit and not only digits, e.g. imagenet-inception-v1.",
-                fields={"public_id": "invalid slug"},
-            )
-        try:
-            with self._db.session() as session:
-                row = session.get(NetworkRow, network_id)
-                if row is None:
-                    raise NotFound(f"There is no network {network_id}.")
-                taken = session.scalar(
-                    select(NetworkRow.id).where(
-                        NetworkRow.public_id == public_id, NetworkRow.id != network_id
-                    )
-                )
-                if taken is not None:
-                    raise _slug_taken(public_id)
-                row.public_id = public_id
-                row.update_date = utcnow()
-                session.flush()
-                return to_network(row)
-        except IntegrityError as error:
-            raise _slug_taken(public_id) from error
+        return publish_network(self._db, network_id, public_id)
 
     def infer(self, account: Account, ref: int | str, request: InferenceRequest) -> int:
         """Check what can be checked at once (number of inputs, output names the deployed
         network has, a failed deployment: :class:`vulcain.errors.BadRequest`), store the
         request with its images, create and submit an inference task; return its id."""
         with self._db.session() as session:
-            row = _find(session, account, ref)
-            _check_request(session, row, request)
+            row = find_network(session, account, ref)
+            check_request(session, row, request)
             task = TaskRow(
                 account_id=account.id,
                 network_id=row.id,
@@ -274,73 +234,8 @@ class NetworkService:
             log.exception("could not submit task %s; it stays pending until recovered", task_id)
 
 
-def _find(
-    session: Session, account: Account, ref: int | str, *, load_files: bool = False
-) -> NetworkRow:
-    options = [selectinload(NetworkRow.files)] if load_files else []
-    if isinstance(ref, str):
-        row = session.scalars(
-            select(NetworkRow).where(NetworkRow.public_id == ref).options(*options)
-        ).one_or_none()
-        if row is None:
-            raise NotFound(f"There is no public network {ref!r}.")
-        return row
-    row = session.scalars(
-        select(NetworkRow)
-        .where(NetworkRow.id == ref, NetworkRow.account_id == account.id)
-        .options(*options)
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"There is no network {ref}.")
-    return row
-
-
 def _check_may_change(account: Account, row: NetworkRow, action: str) -> None:
     if row.account_id != account.id and not account.is_admin:
         raise Forbidden(
             f"Only the owner of network {row.public_id or row.id} or an admin may {action} it."
         )
-
-
-def _slug_taken(public_id: str) -> BadRequest:
-    return BadRequest(
-        f"public_id: {public_id!r} is already used by another network; choose another.",
-        fields={"public_id": "already used"},
-    )
-
-
-def _check_request(session: Session, row: NetworkRow, request: InferenceRequest) -> None:
-    expected = [entry["tensor_name"] for entry in row.preprocessing["inputs"]]
-    if len(request.inputs) != len(expected):
-        raise BadRequest(
-            f"inputs: the network takes {len(expected)} input(s) ({', '.join(expected)}) "
-            f"in this order, the request has {len(request.inputs)}.",
-            fields={"inputs": f"expected {len(expected)} entries"},
-        )
-    deployment = session.get(TaskRow, row.task_id)
-    if deployment is not None and deployment.status == "error":
-        raise BadRequest(
-            f"The network's deployment failed, so it cannot run: {deployment.error}",
-        )
-    if row.outputs is None:
-        return
-    known = set(row.outputs)
-    plain = {_without_port(name) for name in known}
-    unknown = [
-        name
-        for name in request.output_tensors
-        if name not in known and _without_port(name) not in plain
-    ]
-    if unknown:
-        shown = sorted(known)[:_LISTED_NAMES]
-        more = f" (and {len(known) - len(shown)} more)" if len(known) > len(shown) else ""
-        raise UnknownTensorError(
-            f"output_tensors: the network has no output named {', '.join(map(repr, unknown))}; "
-            f"known names include {', '.join(shown)}{more}.",
-            fields={"output_tensors": "unknown names: " + ", ".join(unknown)},
-        )
-
-
-def _without_port(name: str) -> str:
-    """A TensorFlow name without ``:0`` means output 0 (``prob`` is ``prob:0``)."""
-    return name.removesuffix(":0")

@@ -1,0 +1,48 @@
+"""Network rows as the service returns them, and lookup by private id or public slug."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from vulcain.db.models import NetworkRow
+from vulcain.errors import NotFound
+from vulcain.schemas import Account, Network, Preprocessing
+
+
+def to_network(row: NetworkRow) -> Network:
+    return Network(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        metadata=row.metadata_,
+        framework=row.framework,
+        preprocessing=Preprocessing.model_validate(row.preprocessing),
+        task_id=row.task_id,
+        public_id=row.public_id,
+        create_date=row.create_date,
+        update_date=row.update_date,
+    )
+
+
+def find_network(
+    session: Session, account: Account, ref: int | str, *, load_files: bool = False
+) -> NetworkRow:
+    """The caller's network ``ref`` (int) or the published network ``ref`` (str);
+    :class:`vulcain.errors.NotFound` for anything else."""
+    options = [selectinload(NetworkRow.files)] if load_files else []
+    if isinstance(ref, str):
+        row = session.scalars(
+            select(NetworkRow).where(NetworkRow.public_id == ref).options(*options)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"There is no public network {ref!r}.")
+        return row
+    row = session.scalars(
+        select(NetworkRow)
+        .where(NetworkRow.id == ref, NetworkRow.account_id == account.id)
+        .options(*options)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no network {ref}.")
+    return row
