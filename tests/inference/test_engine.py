@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests import builders
-from vulcain.errors import BadRequest, ImageError, UnknownTensorError
+from vulcain.errors import BadRequest, ImageError, ModelError, UnknownTensorError
 from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec
 from vulcain.schemas import InferenceRequest, Preprocessing
 
@@ -268,11 +269,56 @@ def test_cache_keeps_at_most_max_models_and_reloads(tmp_path: Path, engine_for) 
     image = png(sample_image())
     expected = engine.infer(first, request(image, outputs=["out"]))
     engine.infer(second, request(image, outputs=["out"]))
-    models_dir = tmp_path / "engine" / "models"
-    assert len(list(models_dir.iterdir())) <= 2
+    assert engine._models._models.keys() == {2}
     assert engine.infer(first, request(image, outputs=["out"])) == expected
     engine.evict(1)
     assert engine.infer(first, request(image, outputs=["out"])) == expected
+
+
+def test_an_id_naming_other_files_gets_its_own_model(tmp_path: Path, engine_for) -> None:
+    preprocessing = {"inputs": [{"tensor_name": "data", "image": image_spec()}]}
+    identity, blobs = make_network(builders.onnx_identity(tmp_path / "a"), "onnx", preprocessing)
+    cnn_files = builders.onnx_small_cnn(tmp_path / "b", height=16, width=24)
+    cnn, cnn_blobs = make_network(cnn_files, "onnx", preprocessing)
+    assert identity.id == cnn.id
+    engine = engine_for({**blobs, **cnn_blobs})
+    image = png(sample_image())
+    assert tensor_of(engine.infer(identity, request(image, outputs=["out"]))).shape == (
+        1,
+        3,
+        16,
+        24,
+    )
+    assert tensor_of(engine.infer(cnn, request(image, outputs=["prob"]))).shape == (1, 5)
+
+
+def test_a_failed_load_is_reported_to_every_caller_and_retried(tmp_path: Path, engine_for) -> None:
+    broken = tmp_path / "model.onnx"
+    broken.write_bytes(b"not a model")
+    network, blobs = make_network(
+        {"model.onnx": broken}, "onnx", {"inputs": [{"tensor_name": "data", "image": image_spec()}]}
+    )
+    engine = engine_for(blobs)
+    for _ in range(2):
+        with pytest.raises(ModelError):
+            engine.deploy(network)
+    assert engine._models._loading == {}
+    assert list(engine._models._root.iterdir()) == []
+
+
+def test_model_folders_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    models = tmp_path / "engine" / "models"
+    dead, alive = models / "999999999-x" / "1-y", models / f"{os.getpid()}-z"
+    dead.mkdir(parents=True)
+    alive.mkdir()
+    engine = Engine(EngineSettings(tmp_path / "engine"), {}.__getitem__)
+    try:
+        assert not dead.parent.exists() and alive.exists()
+        own = engine._models._root
+        assert own.parent == models and own.exists()
+    finally:
+        engine.close()
+    assert not own.exists()
 
 
 def mean_image(spec: dict, seed: int = 5) -> np.ndarray:

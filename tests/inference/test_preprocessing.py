@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vulcain.errors import PreprocessingError
-from vulcain.inference.preprocessing import preprocess, stack_batch
+from vulcain.inference.preprocessing import preprocess
 from vulcain.schemas import ImagePreprocessing
 
 ORDERS = ["NCHW", "NCWH", "NHWC", "NWHC"]
@@ -162,18 +162,6 @@ def test_a_mean_image_of_another_size_is_resized_bilinearly(make_image, order, r
 def test_a_mean_that_cannot_broadcast_names_both_shapes(make_image):
     with pytest.raises(PreprocessingError, match=r"\(3,\).*\(3, 10, 12\)"):
         preprocess(make_image(20, 20), spec(target_size="12x10"), np.zeros(3, np.float32))
-
-
-def test_stack_batch_adds_a_first_dimension_and_refuses_mixed_shapes(make_image):
-    options = spec(target_size="100", resize_type="NETWORK")
-    first = preprocess(make_image(50, 100), options).tensor
-    second = preprocess(make_image(50, 100, seed=2), options).tensor
-    batch = stack_batch([first, second])
-    assert batch.shape == (2, *first.shape)
-    np.testing.assert_array_equal(batch[1], second)
-    other = preprocess(make_image(100, 50), options).tensor
-    with pytest.raises(PreprocessingError, match="one shape"):
-        stack_batch([first, other])
 
 
 def test_wrong_image_arrays_are_refused():

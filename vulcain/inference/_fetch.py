@@ -41,9 +41,14 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+@functools.lru_cache(maxsize=16)
+def _allow_list(entries: tuple[str, ...]) -> AllowList:
+    return AllowList.parse(entries)
+
+
 def fetch_url(url: str, policy: FetchPolicy) -> bytes:
     """Download ``url`` under ``policy``; every refusal is a :class:`FetchError`."""
-    allow = AllowList.parse(policy.allow_hosts)
+    allow = _allow_list(policy.allow_hosts)
     deadline = time.monotonic() + policy.timeout_s
     current = _parse(url, url)
     with httpx.Client(

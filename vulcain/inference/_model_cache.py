@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -44,9 +45,13 @@ class ModelCache:
     """Loads each network once, however many threads ask for it at the same time, and
     keeps at most ``max_models`` of them, evicting the least recently used.
 
-    An evicted model is not closed: a request may still hold it. Its batcher stops once
-    its queue is empty and its folder of files is removed once the last reference to it
-    is gone."""
+    An evicted model is not closed at once: a request may still hold it. Its batcher stops
+    once its queue is empty; its runtime is closed and its folder of files removed once
+    the last reference to it is gone. Each process lays its models out under a folder of
+    its own in ``root``; folders of processes that died are removed at start.
+
+    A model is found by network id and used only while its files are the ones asked for,
+    so an id that names another network (or other files) never gets the old model."""
 
     def __init__(
         self,
@@ -57,7 +62,9 @@ class ModelCache:
         max_batch_size: int = 8,
         max_queue_delay_s: float = 0.005,
     ) -> None:
-        self._root = root
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_folders_of_dead_processes(root)
+        self._root = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
         self._blob_path = blob_path
         self._max_models = max(1, max_models)
         self._max_batch_size = max_batch_size
@@ -68,23 +75,38 @@ class ModelCache:
 
     def get(self, network: NetworkSpec) -> LoadedModel:
         with self._lock:
-            model = self._models.get(network.id)
+            model = self._cached(network)
             if model is not None:
-                self._models.move_to_end(network.id)
                 return model
             load_lock = self._loading.setdefault(network.id, threading.Lock())
-        with load_lock:
-            with self._lock:
-                model = self._models.get(network.id)
-            if model is None:
-                model = self._load(network)
+        try:
+            with load_lock:
                 with self._lock:
-                    self._models[network.id] = model
-                    while len(self._models) > self._max_models:
-                        self._models.popitem(last=False)[1].batcher.close()
+                    model = self._cached(network)
+                if model is None:
+                    model = self._load(network)
+                    self._add(model)
+                return model
+        finally:
             with self._lock:
                 self._loading.pop(network.id, None)
-            return model
+
+    def _cached(self, network: NetworkSpec) -> LoadedModel | None:
+        model = self._models.get(network.id)
+        if model is None or model.network.files != network.files:
+            return None
+        self._models.move_to_end(network.id)
+        return model
+
+    def _add(self, model: LoadedModel) -> None:
+        with self._lock:
+            replaced = self._models.pop(model.network.id, None)
+            self._models[model.network.id] = model
+            evicted = [replaced] if replaced is not None else []
+            while len(self._models) > self._max_models:
+                evicted.append(self._models.popitem(last=False)[1])
+        for old in evicted:
+            old.batcher.close()
 
     def evict(self, network_id: int) -> None:
         with self._lock:
@@ -99,6 +121,7 @@ class ModelCache:
         for model in models:
             model.batcher.close(wait=True)
             model.runtime.close()
+        shutil.rmtree(self._root, ignore_errors=True)
 
     def _load(self, network: NetworkSpec) -> LoadedModel:
         self._root.mkdir(parents=True, exist_ok=True)
@@ -126,7 +149,7 @@ class ModelCache:
             name=str(network.id),
         )
         model = LoadedModel(network, runtime, means, needs_im_info, batcher, folder)
-        weakref.finalize(model, shutil.rmtree, folder, True)
+        weakref.finalize(model, _release, runtime, folder)
         logger.info("loaded network %s (%s)", network.id, network.framework)
         return model
 
@@ -140,3 +163,27 @@ def _mean(folder: Path, index: int, image: ImagePreprocessing) -> np.ndarray | N
             f"preprocessing.inputs[{index}].image.mean_file: {image.mean_file!r} was not uploaded"
         )
     return load_mean(path, image)
+
+
+def _release(runtime: Runtime, folder: Path) -> None:
+    runtime.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_folders_of_dead_processes(root: Path) -> None:
+    """Model folders are named ``<pid>-...``: remove those whose process is gone (killed
+    before it could clean up)."""
+    for folder in root.iterdir():
+        pid = folder.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

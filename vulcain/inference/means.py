@@ -8,7 +8,6 @@ size differs from the input is resized bilinearly to it.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import cv2
@@ -25,14 +24,14 @@ _FROM_CHW: dict[str, tuple[int, int, int]] = {
     "NHWC": (1, 2, 0),
     "NWHC": (2, 1, 0),
 }
-_FITTED_CACHE_SIZE = 64
-_fitted: dict[tuple[int, str, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
-_fitted_lock = threading.Lock()
 
 
 def load_mean(path: Path, spec: ImagePreprocessing) -> np.ndarray:
     """Read a ``.npy`` or ``.binaryproto`` mean for the input described by ``spec`` and
-    check it fits that input; raise :class:`PreprocessingError` naming both shapes if not."""
+    check it fits that input; raise :class:`PreprocessingError` naming both shapes if not.
+
+    For a fixed target size the mean comes back already fitted (resized) to the input, so
+    nothing is resized per image; for ``NETWORK`` resizing it is fitted to each image."""
     name = path.name
     if name.endswith(".npy"):
         mean = _read_npy(path)
@@ -48,8 +47,9 @@ def load_mean(path: Path, spec: ImagePreprocessing) -> np.ndarray:
             f"as {spec.dimension_order} without N."
         )
     mean = np.ascontiguousarray(mean, dtype=np.float32)
-    _check_fits(mean, spec, name)
-    return mean
+    _check_channels(mean, spec, name)
+    shape = expected_shape(spec)
+    return mean if shape is None else fit_mean(mean, spec.dimension_order, shape, name=name)
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -111,7 +111,7 @@ def expected_shape(spec: ImagePreprocessing) -> tuple[int, ...] | None:
     return tuple(sizes[axis] for axis in spec.dimension_order[1:])
 
 
-def _check_fits(mean: np.ndarray, spec: ImagePreprocessing, name: str) -> None:
+def _check_channels(mean: np.ndarray, spec: ImagePreprocessing, name: str) -> None:
     order = spec.dimension_order
     padded = (1,) * (3 - mean.ndim) + mean.shape
     channels = padded[order[1:].index("C")]
@@ -122,9 +122,6 @@ def _check_fits(mean: np.ndarray, spec: ImagePreprocessing, name: str) -> None:
             f"{spec.channels}: the input tensor shape without N is "
             f"{_describe(expected_shape(spec), spec)}."
         )
-    shape = expected_shape(spec)
-    if shape is not None:
-        fit_mean(mean, order, shape, name=name)
 
 
 def _describe(shape: tuple[int, ...] | None, spec: ImagePreprocessing) -> str:
@@ -151,16 +148,7 @@ def fit_mean(
     a mean image of another spatial size is resized bilinearly; anything else must
     broadcast."""
     if _needs_resize(mean, order, shape):
-        key = (id(mean), order, shape)
-        cached = _fitted.get(key)
-        if cached is not None and cached[0] is mean:
-            return cached[1]
-        fitted = _resize_mean(mean, order, shape)
-        with _fitted_lock:
-            if len(_fitted) >= _FITTED_CACHE_SIZE:
-                _fitted.clear()
-            _fitted[key] = (mean, fitted)
-        mean = fitted
+        mean = _resize_mean(mean, order, shape)
     try:
         broadcast = np.broadcast_shapes(mean.shape, shape)
     except ValueError:

@@ -8,7 +8,6 @@ float32, the scaling and the final layout happen in one pass into the output arr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -119,20 +118,3 @@ def preprocess(
         np.subtract(tensor, fit_mean(mean, spec.dimension_order, tensor.shape), out=tensor)
     im_info = (float(resized.shape[0]), float(resized.shape[1]), float(scale))
     return PreparedImage(tensor=tensor, im_info=im_info)
-
-
-def stack_batch(tensors: Sequence[np.ndarray]) -> np.ndarray:
-    """Stack same-shaped tensors into one batch (a new first dimension)."""
-    if not tensors:
-        raise PreprocessingError("cannot build a batch of no images.")
-    first = tensors[0].shape
-    for index, tensor in enumerate(tensors):
-        if tensor.shape != first:
-            raise PreprocessingError(
-                f"images of a batch must have one shape: image 0 is {first}, "
-                f"image {index} is {tensor.shape}."
-            )
-    batch = np.empty((len(tensors), *first), dtype=np.float32)
-    for index, tensor in enumerate(tensors):
-        batch[index] = tensor
-    return batch
