@@ -55,3 +55,14 @@ def test_task_pages_keep_the_task_ids(client, admin, onnx_files):
     assert parse_qs(urlsplit(pages[0]["next"]).query)["task_ids"] == [str(t) for t in wanted]
     comma = client.get(f"/v0.7/tasks?task_ids={tasks[0]},{tasks[4]}", headers=admin).json()
     assert [t["id"] for t in comma["results"]] == [tasks[0], tasks[4]]
+
+
+def test_an_offset_beyond_64_bits_is_a_400_not_a_500(client, admin, onnx_files):
+    create_onnx(client, admin, onnx_files)
+    for collection in ("tasks", "networks", "networks/public"):
+        largest = client.get(f"/v0.7/{collection}?offset={2**63 - 1}", headers=admin)
+        assert largest.status_code == 200, largest.text
+        assert largest.json()["results"] == []
+        beyond = client.get(f"/v0.7/{collection}?offset={2**63}", headers=admin)
+        assert beyond.status_code == 400, beyond.text
+        assert "offset" in beyond.json()["error"]

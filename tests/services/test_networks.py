@@ -229,6 +229,9 @@ def test_pagination_bounds(services, account):
         services.networks.list(account, public=False, offset=0, limit=1001)
     with pytest.raises(BadRequest, match="offset"):
         services.tasks.list(account, None, offset=-1, limit=10)
+    with pytest.raises(BadRequest, match="offset"):
+        services.tasks.list(account, None, offset=2**63, limit=10)
+    assert services.networks.list(account, public=True, offset=2**63 - 1, limit=10)[1] == []
 
 
 def test_settings_fixture_isolates_data(settings: Settings):

@@ -8,10 +8,11 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query, Request
 from pydantic import BaseModel
 
+from vulcain.services._pages import MAX_LIMIT, MAX_OFFSET
+
 ItemT = TypeVar("ItemT")
 
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -30,7 +31,9 @@ class PageParams:
 
 
 def page_params(
-    offset: Annotated[int, Query(ge=0, description="Index of the first result.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Index of the first result.")
+    ] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Most results on this page.")
     ] = DEFAULT_LIMIT,
