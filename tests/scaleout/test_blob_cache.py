@@ -33,7 +33,7 @@ def test_a_blob_is_downloaded_once_and_kept_by_its_sha256(tmp_path: Path):
     assert first == second == tmp_path / key[:2] / key
     assert first.read_bytes() == content
     assert len(calls) == 1 and cache.downloads == 1
-    assert not any((tmp_path / "tmp").iterdir())
+    assert not any(cache.tmp.iterdir())
 
 
 def test_concurrent_readers_share_one_download(tmp_path: Path):
@@ -85,7 +85,7 @@ def test_a_download_that_does_not_match_its_key_is_refused(tmp_path: Path):
         cache.get(key, _fetcher(b"something else", []))
     assert key not in cache
     assert not (tmp_path / key[:2] / key).exists()
-    assert not any((tmp_path / "tmp").iterdir())
+    assert not any(cache.tmp.iterdir())
 
 
 def test_a_failed_download_leaves_nothing(tmp_path: Path):
@@ -98,7 +98,7 @@ def test_a_failed_download_leaves_nothing(tmp_path: Path):
 
     with pytest.raises(ConnectionError):
         cache.get(key, broken)
-    assert key not in cache and not any((tmp_path / "tmp").iterdir())
+    assert key not in cache and not any(cache.tmp.iterdir())
 
 
 def test_a_reopened_cache_keeps_its_files(tmp_path: Path):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.services.conftest import preprocessing, stored_blobs, unique_files
 from vulcain.config import Settings
 from vulcain.db.models import NetworkFileRow, NetworkRow, TaskRow
-from vulcain.errors import BadRequest, Forbidden, NotFound
+from vulcain.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from vulcain.schemas import Account, ImageInput, InferenceInput, InferenceRequest, NetworkUpdate
 from vulcain.services import Services
 
@@ -146,7 +146,7 @@ def test_bad_files_leave_no_row_and_no_blob(services, account, settings, files, 
     assert network_rows(services, account) == 0
     assert task_rows(services, account) == 0
     assert stored_blobs(settings) == before
-    assert list((settings.data_dir / "blobs" / "tmp").iterdir()) == []
+    assert list(services.storage.tmp.iterdir()) == []  # no staged file left
 
 
 def test_unknown_framework_and_missing_caffe_weights(services, account):
@@ -214,6 +214,24 @@ def test_infer_checks_inputs_and_stores_a_task(services, account):
     task_id = services.networks.infer(account, network.id, request(2, ("out", "hidden")))
     task = services.tasks.get(account, task_id)
     assert task.name == f"inference on network {network.id}"
+
+
+def test_infer_refuses_an_image_larger_than_the_fetch_cap(settings, account):
+    small = Services(settings.model_copy(update={"fetch_max_bytes": 1024}), out=io.StringIO())
+    small.start()
+    try:
+        network = create(small, account)
+        big = InferenceRequest(
+            inputs=[InferenceInput(image=ImageInput(source=b"x" * 1025))], output_tensors=["out"]
+        )
+        before = task_rows(small, account)
+        with pytest.raises(PayloadTooLarge, match=r"inputs\[0\]\.image\.source: .*1025 bytes"):
+            small.networks.infer(account, network.id, big)
+        assert task_rows(small, account) == before
+        big.inputs[0].image.source = b"x" * 1024
+        assert small.networks.infer(account, network.id, big) > 0
+    finally:
+        small.close()
 
 
 def test_infer_refuses_a_network_whose_deployment_failed(services, account):

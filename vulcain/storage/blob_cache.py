@@ -4,7 +4,8 @@ A blob is downloaded once into ``<root>/<aa>/<sha256>`` (through a temporary fil
 against its key, then renamed), and stays until the cache holds more than ``max_bytes``:
 then the least recently used files go first, except those handed out in the last
 ``in_use_seconds`` (a model may be loading from them). Files already on disk when the
-cache opens are kept, so a restarted worker does not download its networks again.
+cache opens are kept, so a restarted worker does not download its networks again;
+temporary files a crashed process left are removed (see :mod:`vulcain.storage._scratch`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from vulcain.storage.base import CHUNK_BYTES
-from vulcain.storage.local import check_key
+from vulcain.storage._scratch import ScratchDir
+from vulcain.storage.base import CHUNK_BYTES, check_key, key_name
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,7 @@ class BlobCache:
         self.root = root
         self.max_bytes = max_bytes
         self.in_use_seconds = in_use_seconds
-        self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self._scratch = ScratchDir(root / "tmp")
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
         self._sizes: OrderedDict[str, int] = OrderedDict()
@@ -64,9 +64,18 @@ class BlobCache:
         for _, key, size in sorted(found):
             self._sizes[key] = size
 
+    @property
+    def tmp(self) -> Path:
+        """This cache's private folder for files being written (downloads, uploads to
+        keep): on the cache's file system, so they can be linked in."""
+        return self._scratch.path
+
     def key_path(self, key: str) -> Path:
-        check_key(key)
-        return self.root / key[:2] / key
+        return self.root / key_name(key)
+
+    def close(self) -> None:
+        """Remove this cache's temporary folder; the cached files stay."""
+        self._scratch.close()
 
     @property
     def total_bytes(self) -> int:

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import re
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from vulcain.errors import NotFound, PayloadTooLarge
-from vulcain.storage.base import CHUNK_BYTES, BlobInfo, BlobStore, StagedBlob
-
-_KEY = re.compile(r"^[0-9a-f]{64}$")
-
-
-def check_key(key: str) -> str:
-    if not _KEY.match(key):
-        raise ValueError(f"not a blob key (hex sha256): {key!r}")
-    return key
+from vulcain.errors import NotFound
+from vulcain.storage._scratch import ScratchDir
+from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob, key_name, stage_to_temp
 
 
 class _LocalStagedBlob(StagedBlob):
@@ -45,38 +35,25 @@ class _LocalStagedBlob(StagedBlob):
 
 
 class LocalBlobStore(BlobStore):
-    """Blobs as files under ``root``, written atomically (temporary file, then link)."""
+    """Blobs as files under ``root``, written atomically (temporary file, then link).
+    Each open store stages in its own folder under ``<root>/tmp``; opening one removes
+    what crashed processes left there (see :mod:`vulcain.storage._scratch`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._tmp = root / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._scratch = ScratchDir(root / "tmp")
+
+    @property
+    def tmp(self) -> Path:
+        """This store's private folder for uploads being staged."""
+        return self._scratch.path
 
     def key_path(self, key: str) -> Path:
-        check_key(key)
-        return self.root / key[:2] / key
+        return self.root / key_name(key)
 
     def stage(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StagedBlob:
-        digest = hashlib.sha256()
-        size = 0
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="upload-")
-        temp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK_BYTES):
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise PayloadTooLarge(
-                            f"A file is larger than the limit of {max_bytes} bytes."
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        return _LocalStagedBlob(self, temp, BlobInfo(digest.hexdigest(), size))
+        temp, info = stage_to_temp(stream, self.tmp, max_bytes)
+        return _LocalStagedBlob(self, temp, info)
 
     def exists(self, key: str) -> bool:
         return self.key_path(key).is_file()
@@ -87,8 +64,8 @@ class LocalBlobStore(BlobStore):
             raise NotFound(f"The stored file {key} does not exist any more.")
         return path
 
-    def open(self, key: str) -> BinaryIO:
-        return self.path(key).open("rb")
-
     def delete(self, key: str) -> None:
         self.key_path(key).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self._scratch.close()

@@ -2,20 +2,17 @@
 
 An upload is staged in a local file while it is hashed (the key is its sha256), then
 uploaded by :meth:`StagedBlob.commit` with boto3's managed transfer (multipart above
-``multipart_threshold``, parts sent in parallel). Reading streams the object, or reads the
-local copy kept by a :class:`~vulcain.storage.blob_cache.BlobCache`; :meth:`S3BlobStore.path`
-downloads into that cache on demand, so a worker fetches each network file once.
+``multipart_threshold``, parts sent in parallel). :meth:`S3BlobStore.path` reads the local
+copy kept by a :class:`~vulcain.storage.blob_cache.BlobCache`, streaming the object into
+that cache on demand (ranged parts in parallel, never whole in memory), so a worker fetches
+each network file once.
 Credentials and region come from boto3's usual sources (``AWS_ACCESS_KEY_ID``, ...).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 import boto3
@@ -23,10 +20,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from vulcain.errors import NotFound, PayloadTooLarge
-from vulcain.storage.base import CHUNK_BYTES, BlobInfo, BlobStore, StagedBlob
+from vulcain.errors import NotFound
+from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob, key_name, stage_to_temp
 from vulcain.storage.blob_cache import BlobCache
-from vulcain.storage.local import check_key
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 MULTIPART_CHUNK = 16 * 1024 * 1024
@@ -54,26 +50,6 @@ class _S3StagedBlob(StagedBlob):
 
     def discard(self) -> None:
         self._temp.unlink(missing_ok=True)
-
-
-class _ObjectReader(io.RawIOBase):
-    """A botocore streaming body as a raw binary stream."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
 
 
 class S3BlobStore(BlobStore):
@@ -114,29 +90,12 @@ class S3BlobStore(BlobStore):
         )
 
     def object_key(self, key: str) -> str:
-        check_key(key)
-        name = f"{key[:2]}/{key}"
+        name = key_name(key)
         return f"{self.prefix}/{name}" if self.prefix else name
 
     def stage(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StagedBlob:
-        digest = hashlib.sha256()
-        size = 0
-        fd, name = tempfile.mkstemp(dir=self.cache.tmp, prefix="upload-")
-        temp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK_BYTES):
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise PayloadTooLarge(
-                            f"A file is larger than the limit of {max_bytes} bytes."
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        return _S3StagedBlob(self, temp, BlobInfo(digest.hexdigest(), size))
+        temp, info = stage_to_temp(stream, self.cache.tmp, max_bytes)
+        return _S3StagedBlob(self, temp, info)
 
     def upload(self, key: str, source: Path) -> None:
         """Upload ``source`` (known to hash to ``key``) unless the object exists, and keep
@@ -169,26 +128,13 @@ class S3BlobStore(BlobStore):
 
         return self.cache.get(key, fetch)
 
-    def open(self, key: str) -> BinaryIO:
-        if key in self.cache:
-            try:
-                return self.cache.key_path(key).open("rb")
-            except FileNotFoundError:
-                pass
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
-        except ClientError as error:
-            if _missing(error):
-                raise NotFound(f"The stored file {key} does not exist any more.") from None
-            raise
-        return io.BufferedReader(_ObjectReader(response["Body"]), CHUNK_BYTES)  # type: ignore[return-value]
-
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
         self.cache.discard(key)
 
     def close(self) -> None:
         self.client.close()
+        self.cache.close()
 
 
 def _missing(error: ClientError) -> bool:
