@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     max_queue_delay_ms: float = Field(default=5.0, ge=0)
     """Longest a request waits for others to fill its batch, while more are on their way."""
     fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
-    """Largest image the server downloads from a URL."""
+    """Largest image: downloaded from a URL, or sent in a request as a file part or bytes."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
     """Time limit to download an image from a URL."""
     broker_url: str = ""

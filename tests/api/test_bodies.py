@@ -15,7 +15,7 @@ from vulcain.api.bodies import (
 )
 from vulcain.api.models import NetworkCreate
 from vulcain.api.validation import validate
-from vulcain.errors import BadRequest
+from vulcain.errors import BadRequest, PayloadTooLarge
 from vulcain.schemas import InferenceRequest
 
 PREPROCESSING = {
@@ -36,13 +36,16 @@ EXPECTED_CREATE = {
 }
 
 
+LIMIT = 1024
+
+
 def _file(content: bytes, filename: str | None = "upload") -> FilePart:
     return FilePart(io.BytesIO(content), filename)
 
 
 def _create(parts) -> tuple[dict, dict]:
     body = decode_form(parts, NetworkCreate, accepts_files=True)
-    fields = validate(NetworkCreate, shape(body.data, NetworkCreate, []))
+    fields = validate(NetworkCreate, shape(body.data, NetworkCreate, [], max_file_bytes=LIMIT))
     return fields.model_dump(exclude_defaults=False), body.files
 
 
@@ -138,12 +141,27 @@ def test_inference_file_part_becomes_the_source_bytes():
         InferenceRequest,
         accepts_files=False,
     )
-    request = validate(InferenceRequest, shape(body.data, InferenceRequest, []))
+    request = validate(
+        InferenceRequest, shape(body.data, InferenceRequest, [], max_file_bytes=LIMIT)
+    )
     assert request.inputs[0].image.source == b"\xff\xd8jpeg"
     assert request.inputs[0].image.crop_uniform_background is False
     assert request.inputs[1].image.bbox is not None
     assert request.inputs[1].image.bbox.xmin == pytest.approx(0.1)
     assert request.output_tensors == ["prob", "pool5"]
+
+
+def test_an_image_file_part_larger_than_the_limit_is_413_before_it_is_read_whole():
+    big = _file(b"x" * (100 * LIMIT), "big.jpg")
+    body = decode_form([("inputs[0]image.source", big)], InferenceRequest, accepts_files=False)
+    with pytest.raises(PayloadTooLarge, match=r"inputs\[0\]\.image\.source: .* 1024 bytes"):
+        shape(body.data, InferenceRequest, [], max_file_bytes=LIMIT)
+    assert big.file.tell() == LIMIT + 1
+    exact = decode_form(
+        [("inputs[0]image.source", _file(b"x" * LIMIT))], InferenceRequest, accepts_files=False
+    )
+    data = shape(exact.data, InferenceRequest, [], max_file_bytes=LIMIT)
+    assert data["inputs"][0]["image"]["source"] == b"x" * LIMIT
 
 
 def test_inference_refuses_other_files():
@@ -156,19 +174,21 @@ def test_inference_refuses_other_files():
     [("prob", ["prob"]), (["prob", "pool5"], ["prob", "pool5"]), ('["a", "b"]', ["a", "b"])],
 )
 def test_output_tensors_from_one_value_repeated_values_or_json(value, expected):
-    data = shape({"output_tensors": value}, InferenceRequest, [])
+    data = shape({"output_tensors": value}, InferenceRequest, [], max_file_bytes=LIMIT)
     assert data["output_tensors"] == expected
 
 
 def test_inputs_as_one_json_string():
     inputs = json.dumps([{"image": {"source": "https://example.com/a.jpg"}}])
-    data = shape({"inputs": inputs, "output_tensors": "prob"}, InferenceRequest, [])
+    data = shape(
+        {"inputs": inputs, "output_tensors": "prob"}, InferenceRequest, [], max_file_bytes=LIMIT
+    )
     assert validate(InferenceRequest, data).inputs[0].image.source == "https://example.com/a.jpg"
 
 
 def test_a_scalar_sent_twice_is_refused():
     with pytest.raises(BadRequest, match="name: given 2 times; send it once"):
-        shape({"name": ["a", "b"]}, NetworkCreate, [])
+        shape({"name": ["a", "b"]}, NetworkCreate, [], max_file_bytes=LIMIT)
 
 
 def test_urlencoded_base64_data_uri_gets_its_plus_back():

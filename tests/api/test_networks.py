@@ -14,7 +14,11 @@ from vulcain.config import Settings
 
 def _blobs(settings: Settings) -> list[Path]:
     root = settings.data_dir / "blobs"
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+    if not root.exists():
+        return []
+    return sorted(
+        p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != "tmp"
+    )
 
 
 def _assert_nothing_left(client: Client, headers: dict[str, str], settings: Settings) -> None:

@@ -11,8 +11,8 @@ form) and returns plain data shaped for a pydantic model, plus the network files
 
 :func:`shape` then walks the target model's annotations: a JSON string where an object or a
 list is expected is parsed, one value where a list is expected becomes a list of one, a file
-part where bytes are expected is read. Scalar text is left to pydantic's lax coercion
-(``"True"`` -> ``True``, ``"255.0"`` -> ``255.0``).
+part where bytes are expected is read (at most ``max_file_bytes``). Scalar text is left to
+pydantic's lax coercion (``"True"`` -> ``True``, ``"255.0"`` -> ``255.0``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from urllib.parse import unquote_to_bytes
 from pydantic import BaseModel
 
 from vulcain.api._flat_keys import Segment, format_path, parse_key, unflatten
-from vulcain.errors import BadRequest
+from vulcain.errors import BadRequest, PayloadTooLarge
 
 
 @dataclass(frozen=True)
@@ -176,20 +176,28 @@ def _accepts_bytes(annotation: Any) -> bool:
     return annotation is bytes
 
 
-def shape(value: Any, annotation: Any, path: list[Segment]) -> Any:
+def shape(value: Any, annotation: Any, path: list[Segment], *, max_file_bytes: int) -> Any:
     """Reshape ``value`` towards ``annotation`` (see the module docstring); what cannot be
-    reshaped is returned as is for pydantic to report."""
+    reshaped is returned as is for pydantic to report. A file part read into memory (an
+    image, a JSON field sent as a file) larger than ``max_file_bytes`` is
+    :class:`PayloadTooLarge`."""
     annotation = _without_none(annotation)
     if isinstance(value, FilePart):
+        content = _read_all(value, max_file_bytes, path)
         if _accepts_bytes(annotation):
-            return _read_all(value)
-        value = _text(_read_all(value), format_path(path))
+            return content
+        value = _text(content, format_path(path))
     origin = get_origin(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         value = _json_if_text(value, dict, path)
         if isinstance(value, dict):
             return {
-                key: shape(item, annotation.model_fields[key].annotation, [*path, key])
+                key: shape(
+                    item,
+                    annotation.model_fields[key].annotation,
+                    [*path, key],
+                    max_file_bytes=max_file_bytes,
+                )
                 if key in annotation.model_fields
                 else item
                 for key, item in value.items()
@@ -200,14 +208,17 @@ def shape(value: Any, annotation: Any, path: list[Segment]) -> Any:
             value = _json_if_text(value, list, path) if value.lstrip().startswith("[") else [value]
         if isinstance(value, list):
             (item_annotation,) = get_args(annotation) or (Any,)
-            return [shape(item, item_annotation, [*path, i]) for i, item in enumerate(value)]
+            return [
+                shape(item, item_annotation, [*path, i], max_file_bytes=max_file_bytes)
+                for i, item in enumerate(value)
+            ]
         return value
     if origin in (dict, Mapping) or annotation is dict:
         return _json_if_text(value, dict, path)
     if isinstance(value, list) and _is_scalar(annotation):
         if len(value) != 1:
             raise BadRequest(f"{format_path(path)}: given {len(value)} times; send it once")
-        return shape(value[0], annotation, path)
+        return shape(value[0], annotation, path, max_file_bytes=max_file_bytes)
     return value
 
 
@@ -239,9 +250,16 @@ def _json_if_text(value: Any, expected: type, path: list[Segment]) -> Any:
     return parsed
 
 
-def _read_all(part: FilePart) -> bytes:
+def _read_all(part: FilePart, max_bytes: int, path: list[Segment]) -> bytes:
     part.file.seek(0)
-    return part.file.read()
+    content = part.file.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise PayloadTooLarge(
+            f"{format_path(path)}: the file part holds more than {max_bytes} bytes, the most "
+            "an image may have here (VULCAIN_FETCH_MAX_BYTES); send a smaller image.",
+            fields={format_path(path): f"larger than {max_bytes} bytes"},
+        )
+    return content
 
 
 def shape_for(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,8 +50,11 @@ async def read_body(
     """The body as nested data shaped for ``model`` (not yet validated) and its files.
 
     Raises :class:`UnsupportedMediaType` for a content type that is none of JSON, multipart
-    and form-urlencoded, and :class:`BadRequest` for a body that cannot be decoded.
+    and form-urlencoded, :class:`BadRequest` for a body that cannot be decoded, and
+    :class:`PayloadTooLarge` for a file part read into memory (an image) larger than
+    ``settings.fetch_max_bytes``, the cap of an image fetched from a URL.
     """
+    max_file_bytes = request.app.state.settings.fetch_max_bytes
     kind = media_type(request)
     if kind == MULTIPART:
         async with request.form(
@@ -63,7 +66,7 @@ async def read_body(
             decoded = decode_form(
                 parts, model, accepts_files=accepts_files, unknown_hint=unknown_hint
             )
-            decoded.data = shape(decoded.data, model, [])
+            decoded.data = shape(decoded.data, model, [], max_file_bytes=max_file_bytes)
             yield decoded
         return
     raw = await _read_inline(request)
@@ -85,7 +88,7 @@ async def read_body(
             f"The content type {kind or '(none)'!r} is not supported: send "
             f"{JSON}, {MULTIPART} or {URLENCODED}"
         )
-    yield DecodedBody(data=shape(data, model, []))
+    yield DecodedBody(data=shape(data, model, [], max_file_bytes=max_file_bytes))
 
 
 async def _read_inline(request: Request) -> bytes:

@@ -1,15 +1,31 @@
-"""What an inference request can be checked against before it is queued: the number of
-inputs, a failed deployment, and the output names the deployed network has."""
+"""What an inference request can be checked against before it is queued: the size of its
+images, the number of inputs, a failed deployment, and the output names the deployed
+network has."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from vulcain.db.models import NetworkRow, TaskRow
-from vulcain.errors import BadRequest, UnknownTensorError
+from vulcain.errors import BadRequest, PayloadTooLarge, UnknownTensorError
 from vulcain.schemas import InferenceRequest
 
 _LISTED_NAMES = 20
+
+
+def check_image_sizes(request: InferenceRequest, max_bytes: int) -> None:
+    """Raise :class:`vulcain.errors.PayloadTooLarge` for an image sent as bytes larger than
+    ``max_bytes``, the cap of an image fetched from a URL: it would be stored whole (base64)
+    in the task's request row."""
+    for index, entry in enumerate(request.inputs):
+        source = entry.image.source
+        if isinstance(source, bytes) and len(source) > max_bytes:
+            field = f"inputs[{index}].image.source"
+            raise PayloadTooLarge(
+                f"{field}: the image has {len(source)} bytes, more than the {max_bytes} "
+                "allowed (VULCAIN_FETCH_MAX_BYTES); send a smaller image.",
+                fields={field: f"larger than {max_bytes} bytes"},
+            )
 
 
 def check_request(session: Session, row: NetworkRow, request: InferenceRequest) -> None:

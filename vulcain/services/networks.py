@@ -17,7 +17,7 @@ from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
 from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.services._files import check_files
-from vulcain.services._inference_checks import check_request
+from vulcain.services._inference_checks import check_image_sizes, check_request
 from vulcain.services._network_rows import find_network, to_network
 from vulcain.services._pages import check_page
 from vulcain.services._publishing import publish_network
@@ -207,8 +207,11 @@ class NetworkService:
 
     def infer(self, account: Account, ref: int | str, request: InferenceRequest) -> int:
         """Check what can be checked at once (number of inputs, output names the deployed
-        network has, a failed deployment: :class:`vulcain.errors.BadRequest`), store the
-        request with its images, create and submit an inference task; return its id."""
+        network has, a failed deployment: :class:`vulcain.errors.BadRequest`; an image
+        larger than ``settings.fetch_max_bytes``: :class:`vulcain.errors.PayloadTooLarge`),
+        store the request with its images, create and submit an inference task; return its
+        id."""
+        check_image_sizes(request, self._settings.fetch_max_bytes)
         with self._db.session() as session:
             row = find_network(session, account, ref)
             check_request(session, row, request)
