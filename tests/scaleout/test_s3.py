@@ -3,6 +3,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -10,12 +12,17 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.storage.blobs import put
-from tests.tasks.conftest import png_request
+from tests.tasks.conftest import IDENTITY_PREPROCESSING, png_request
 from tests.tasks.test_runner import create_identity
 from vulcain.config import Settings
+from vulcain.db.database import Database
+from vulcain.db.models import BlobRow
 from vulcain.errors import NotFound, PayloadTooLarge
+from vulcain.schemas import Network
 from vulcain.services import Services
+from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.storage import open_storage
+from vulcain.storage.base import BlobInfo
 from vulcain.storage.blob_cache import BlobCache
 from vulcain.storage.s3 import S3BlobStore
 
@@ -182,3 +189,92 @@ def test_settings_choose_s3(s3_endpoint, bucket, tmp_path):
         assert services.storage.cache.max_bytes == 12345
     finally:
         services.close()
+
+
+class SignallingStream(io.BytesIO):
+    """Content that says when it has been read to the end (the upload's staging is done)."""
+
+    def __init__(self, content: bytes) -> None:
+        super().__init__(content)
+        self.read_to_end = threading.Event()
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk:
+            self.read_to_end.set()
+        return chunk
+
+
+def test_a_slow_upload_holds_no_database_lock(s3_endpoint, bucket, settings, tmp_path):
+    """B1: a network's files go to the bucket before its transaction opens, so a writer
+    that needs the same blob's row (here the removal of unused blobs, the strictest one)
+    is not blocked for the length of the upload, on SQLite as on PostgreSQL, and the
+    upload still ends stored and used."""
+    throttled = TransferConfig(max_bandwidth=256 * 1024)  # 1 MiB takes about 3 s
+    storage = S3BlobStore(
+        bucket,
+        "vulcain",
+        BlobCache(tmp_path / "cache", 100 * MIB),
+        endpoint_url=s3_endpoint,
+        transfer=throttled,
+    )
+    services = Services(settings, storage=storage, out=io.StringIO())
+    services.start()
+    try:
+        account = services.accounts.create("uploader")[0]
+        content = os.urandom(MIB)
+        info = BlobInfo(hashlib.sha256(content).hexdigest(), len(content))
+        stream = SignallingStream(content)
+        created: list[Network] = []
+        creator = threading.Thread(
+            target=lambda: created.append(
+                services.networks.create(
+                    account,
+                    name="slow upload",
+                    description="",
+                    metadata={},
+                    framework="onnx",
+                    preprocessing=IDENTITY_PREPROCESSING,
+                    files={"model.onnx": stream},
+                )
+            )
+        )
+        started = time.monotonic()
+        creator.start()
+        assert stream.read_to_end.wait(10)
+        time.sleep(0.3)  # the upload is under way
+        remove_unused_blobs(services.db, services.storage, [info])
+        removal_ended = time.monotonic() - started
+        upload_running = creator.is_alive()
+        creator.join(30)
+        create_ended = time.monotonic() - started
+        assert create_ended > 1.5, "the throttled upload should take seconds"
+        assert upload_running, (
+            f"the removal waited {removal_ended:.1f} s, until the create ended"
+            f" ({create_ended:.1f} s): the upload held a lock"
+        )
+        assert created and services.storage.exists(info.sha256)
+        with services.db.session() as session:
+            assert session.get(BlobRow, info.sha256) is not None
+    finally:
+        services.close()
+
+
+def test_claiming_restores_a_blob_removed_after_its_upload(store, settings, s3_endpoint, bucket):
+    """B1: between the upload and the transaction a removal may delete the blob (no file
+    row used it yet); the transaction's claim uploads it again while holding its row."""
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        staged = store.stage(io.BytesIO(b"uploaded, removed, claimed"))
+        staged.commit()
+        assert remove_unused_blobs(db, store, [staged.info]) == [staged.info.sha256]
+        assert _objects(s3_endpoint, bucket) == {}
+        with db.session() as session:
+            claim_blobs(session, [staged, staged])
+        staged.discard()
+        assert list(_objects(s3_endpoint, bucket)) == [store.object_key(staged.info.sha256)]
+        with db.session() as session:
+            assert session.get(BlobRow, staged.info.sha256) is not None
+    finally:
+        db.close()

@@ -1,10 +1,12 @@
 """Which blobs are in use, ordered against uploads by the ``blobs`` row of each key.
 
-An upload stages its content, then, in the transaction that creates the network's file
-rows, locks the blob's row (:func:`claim_blobs`) and only then makes the blob visible.
-A removal locks the same row, checks that no file row uses the key, and deletes the blob
-while holding the lock (:func:`remove_unused_blobs`). Whichever comes second sees what
-the first did, on SQLite (one writer at a time) as on PostgreSQL (row locks).
+An upload stages its content and makes the blob visible (for S3, the long upload) before
+any transaction, so no lock is held meanwhile. Then, in the transaction that creates the
+network's file rows, it locks the blob's row (:func:`claim_blobs`) and checks that the
+blob is still stored, uploading it again in the rare case a removal deleted it in
+between. A removal locks the same row, checks that no file row uses the key, and deletes
+the blob while holding the lock (:func:`remove_unused_blobs`). Whichever comes second
+sees what the first did, on SQLite (one writer at a time) as on PostgreSQL (row locks).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from vulcain.db.database import Database
 from vulcain.db.models import BlobRow, NetworkFileRow
-from vulcain.storage.base import BlobInfo, BlobStore
+from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,15 @@ def _lock_blob(session: Session, info: BlobInfo) -> None:
     )
 
 
-def claim_blobs(session: Session, infos: Iterable[BlobInfo]) -> None:
-    """Lock the rows of these blobs (in key order, so two uploads never deadlock)."""
-    for info in sorted({info.sha256: info for info in infos}.values(), key=lambda i: i.sha256):
-        _lock_blob(session, info)
+def claim_blobs(session: Session, blobs: Iterable[StagedBlob]) -> None:
+    """Lock the rows of these already committed blobs (in key order, so two uploads never
+    deadlock), then commit each again: one existence check, and an upload only when a
+    concurrent removal deleted the blob after it was committed the first time."""
+    unique = {blob.info.sha256: blob for blob in blobs}
+    for key in sorted(unique):
+        _lock_blob(session, unique[key].info)
+    for key in sorted(unique):
+        unique[key].commit()
 
 
 def remove_unused_blobs(db: Database, storage: BlobStore, infos: Iterable[BlobInfo]) -> list[str]:

@@ -62,7 +62,8 @@ class NetworkService:
         preprocessing: Preprocessing,
         files: Mapping[str, BinaryIO],
     ) -> Network:
-        """Store the files (streamed, deduplicated by content), create the network and its
+        """Store the files (streamed, deduplicated by content; uploaded before the
+        transaction, so a long upload holds no database lock), create the network and its
         deployment task in one transaction, then submit the task. Raise
         :class:`vulcain.errors.BadRequest` for an unknown framework, a missing, unexpected
         or badly named file, or a ``mean_file`` that was not uploaded; on any failure no
@@ -80,11 +81,11 @@ class NetworkService:
                 staged[file_name] = self._storage.stage(
                     stream, max_bytes=self._settings.max_upload_bytes
                 )
+            for blob in staged.values():
+                blob.commit()
+                committed.append(blob.info)
             with self._db.session() as session:
-                claim_blobs(session, (blob.info for blob in staged.values()))
-                for blob in staged.values():
-                    blob.commit()
-                    committed.append(blob.info)
+                claim_blobs(session, staged.values())
                 row = self._insert(session, account, name, description, metadata, framework)
                 row.preprocessing = preprocessing.model_dump(mode="json")
                 row.files = [
