@@ -44,15 +44,17 @@ class RawResult:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "best_images_per_s": round(self.best_images_per_s, 2),
+            "best_images_per_s": float(f"{self.best_images_per_s:.4g}"),
             "best_batch_size": self.best_batch_size,
-            "single_latency_ms": round(self.single_latency_ms, 1),
+            "single_latency_ms": float(f"{self.single_latency_ms:.3g}"),
             "images_per_s_by_batch_size": {
-                str(size): round(rate, 2) for size, rate in self.images_per_s.items()
+                str(size): float(f"{rate:.4g}") for size, rate in self.images_per_s.items()
             },
-            "best_batch_cpu_ms_per_image": round(self.cpu_ms_per_image[self.best_batch_size], 1),
+            "best_batch_cpu_ms_per_image": float(
+                f"{self.cpu_ms_per_image[self.best_batch_size]:.3g}"
+            ),
             "cpu_ms_per_image_by_batch_size": {
-                str(size): round(cpu, 1) for size, cpu in self.cpu_ms_per_image.items()
+                str(size): float(f"{cpu:.3g}") for size, cpu in self.cpu_ms_per_image.items()
             },
         }
 

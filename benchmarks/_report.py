@@ -47,12 +47,12 @@ def print_report(results: dict[str, Any]) -> None:
         f"JPEGs {model['image_size']}; {machine['cores']} cores, {machine['cpu']}"
     )
     by_batch = ", ".join(
-        f"b{size}: {rate:.1f}" for size, rate in raw["images_per_s_by_batch_size"].items()
+        f"b{size}: {rate:.4g}" for size, rate in raw["images_per_s_by_batch_size"].items()
     )
     console.print(
-        f"raw runtime: best {raw['best_images_per_s']:.1f} images/s at batch "
-        f"{raw['best_batch_size']} ({by_batch}); single image {raw['single_latency_ms']:.1f} ms; "
-        f"{raw['best_batch_cpu_ms_per_image']:.0f} ms CPU per image at the best batch"
+        f"raw runtime: best {raw['best_images_per_s']:.4g} images/s at batch "
+        f"{raw['best_batch_size']} ({by_batch}); single image {raw['single_latency_ms']:.3g} ms; "
+        f"{raw['best_batch_cpu_ms_per_image']:.3g} ms CPU per image at the best batch"
     )
     if "cpu_ratio_c16" in results:
         console.print(
@@ -95,7 +95,7 @@ def print_report(results: dict[str, Any]) -> None:
         f"memory: server {rss['server_before_mb']:.0f} MiB before the model, "
         f"{rss['after_deploy_and_warmup_mb']:.0f} MiB after deploy and warm-up, "
         f"{rss['after_all_loads_mb']:.0f} MiB after every load; "
-        f"weight file {model['weight_file_mb']:.0f} MiB"
+        f"weight file {model['weight_file_mb']:.3g} MiB"
     )
     checks = Table(title="Targets (reported, not asserted)")
     for column in ("target", "measured", "limit", "met"):

@@ -20,8 +20,10 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import FrameType
@@ -131,6 +133,7 @@ def _trivial(server: ServerProcess, client: Client, args: argparse.Namespace) ->
 def main() -> int:
     args = _arguments()
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     files, model_label = _model_files(args)
     runtime = load_runtime(CAFFE, files["deploy.prototxt"].parent)
     if args.prototxt is not None:
@@ -167,7 +170,7 @@ def main() -> int:
         machine=_machine(),
         model={
             "label": model_label,
-            "weight_file_mb": round(files["snapshot.caffemodel"].stat().st_size / 2**20, 1),
+            "weight_file_mb": float(f"{files['snapshot.caffemodel'].stat().st_size / 2**20:.3g}"),
             "outputs": outputs,
             "target_size": target,
             "image_size": args.image_size,
@@ -220,7 +223,7 @@ def _serve_and_measure(
                 )
                 results[name][f"c{concurrency}"] = load.to_json()
         rss_loaded = server.rss_mb()
-    except BaseException:
+    except Exception:
         print(f"server log (last lines):\n{server.log()}", file=sys.stderr)
         raise
     finally:
@@ -247,13 +250,14 @@ def _serve_and_measure(
 
 
 def _load_user_model(files: dict[str, Path]):
-    import shutil
-    import tempfile
-
+    """The Caffe runtime wants its files under their upload names: load from a copy."""
     folder = Path(tempfile.mkdtemp(prefix="vulcain-bench-model-"))
-    for name, path in files.items():
-        shutil.copyfile(path, folder / name)
-    return load_runtime(CAFFE, folder)
+    try:
+        for name, path in files.items():
+            shutil.copyfile(path, folder / name)
+        return load_runtime(CAFFE, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _target_from_shape(shape: tuple[int | None, ...] | None) -> str:
