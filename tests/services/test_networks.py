@@ -221,6 +221,10 @@ def test_infer_refuses_an_image_larger_than_the_fetch_cap(settings, account):
     small.start()
     try:
         network = create(small, account)
+        small.tasks.wait(account, network.task_id, 30)
+        with small.db.session() as session:
+            deployment = session.get(TaskRow, network.task_id)
+            deployment.status, deployment.error = "success", None
         big = InferenceRequest(
             inputs=[InferenceInput(image=ImageInput(source=b"x" * 1025))], output_tensors=["out"]
         )
