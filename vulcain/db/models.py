@@ -124,8 +124,10 @@ class NetworkRow(Base):
     preprocessing: Mapped[dict[str, Any]] = mapped_column(JSON)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     public_id: Mapped[str | None] = mapped_column(String(128), unique=True)
-    inputs: Mapped[list[Any] | None] = mapped_column(JSON)
-    outputs: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Every tensor name of the deployed network (thousands for TensorFlow): loaded only when
+    # read, which only the checks of an inference request do.
+    inputs: Mapped[list[Any] | None] = mapped_column(JSON, deferred=True)
+    outputs: Mapped[list[Any] | None] = mapped_column(JSON, deferred=True)
     create_date: Mapped[datetime] = mapped_column(default=utcnow)
     update_date: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,0 +1,57 @@
+"""What an inference request is checked against before it is queued, and what those checks
+load: the deployed network's tensor names are read by them alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.services.test_networks import create, request
+from vulcain.db.database import Database
+from vulcain.db.models import NetworkRow, TaskRow
+from vulcain.schemas import Account, Network
+from vulcain.services import Services
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """The SQL statements run on ``db`` inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def deployed(services: Services, account: Account, outputs: list[str]) -> Network:
+    """A network whose deployment succeeded with these output names."""
+    network = create(services, account)
+    services.tasks.wait(account, network.task_id, 30)
+    with services.db.session() as session:
+        deployment = session.get(TaskRow, network.task_id)
+        deployment.status, deployment.error = "success", None
+        row = session.get(NetworkRow, network.id)
+        row.inputs = [{"name": "in0"}]
+        row.outputs = outputs
+    return network
+
+
+def test_tensor_names_are_loaded_by_inference_checks_only(services, account):
+    names = [f"op{index}" for index in range(3000)]
+    network = deployed(services, account, names)
+    with statements(services.db) as seen:
+        services.networks.get(account, network.id)
+        services.networks.list(account, public=False, offset=0, limit=1000)
+    assert seen
+    assert not [sql for sql in seen if "outputs" in sql or "inputs" in sql]
+    with statements(services.db) as seen:
+        services.networks.infer(account, network.id, request(outputs=("op2999",)))
+    assert [sql for sql in seen if "networks.outputs" in sql]
