@@ -265,6 +265,13 @@ def test_repeated_output_tensors_keep_their_order(http, tmp_path, image):
             },
             "no_such_layer",
         ),
+        (
+            {
+                "inputs": [{"image": {"source": "data:image/*;base64,AA=="}}],
+                "output_tensors": ["out:0"],
+            },
+            "Unknown output name 'out:0'",
+        ),
     ],
 )
 def test_inference_checked_at_once_is_a_400(http, onnx_network, body, expected):

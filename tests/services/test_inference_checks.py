@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from tests.services.test_networks import create, request
 from vulcain.db.database import Database
 from vulcain.db.models import NetworkRow, TaskRow
+from vulcain.errors import UnknownTensorError
 from vulcain.schemas import Account, Network
 from vulcain.services import Services
 
@@ -55,3 +57,24 @@ def test_tensor_names_are_loaded_by_inference_checks_only(services, account):
     with statements(services.db) as seen:
         services.networks.infer(account, network.id, request(outputs=("op2999",)))
     assert [sql for sql in seen if "networks.outputs" in sql]
+
+
+def test_an_onnx_name_with_a_port_it_does_not_have_is_unknown(services, account):
+    network = deployed(services, account, ["out", "hidden"])
+    for asked in ("out:0", "hidden:0"):
+        with pytest.raises(UnknownTensorError) as refused:
+            services.networks.infer(account, network.id, request(outputs=(asked,)))
+        assert (
+            refused.value.message
+            == UnknownTensorError.for_names([asked], ["out", "hidden"]).message
+        )
+        assert refused.value.fields == {"output_tensors": f"unknown names: {asked}"}
+    assert services.networks.infer(account, network.id, request(outputs=("out", "hidden")))
+
+
+def test_a_tensor_name_without_its_port_is_unknown_unless_stored(services, account):
+    network = deployed(services, account, ["prob:0", "logits", "logits:0"])
+    with pytest.raises(UnknownTensorError, match="'prob'"):
+        services.networks.infer(account, network.id, request(outputs=("prob",)))
+    assert services.networks.infer(account, network.id, request(outputs=("prob:0", "logits")))
+    assert services.networks.infer(account, network.id, request(outputs=("logits:0",)))

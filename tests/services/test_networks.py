@@ -209,9 +209,9 @@ def test_infer_checks_inputs_and_stores_a_task(services, account):
         deployment.status, deployment.error = "success", None
         row = session.get(NetworkRow, network.id)
         row.outputs = ["out", "hidden:0"]
-    with pytest.raises(BadRequest, match="no output named 'nope'"):
+    with pytest.raises(BadRequest, match="Unknown output name 'nope'"):
         services.networks.infer(account, network.id, request(2, ("out", "nope")))
-    task_id = services.networks.infer(account, network.id, request(2, ("out", "hidden")))
+    task_id = services.networks.infer(account, network.id, request(2, ("out", "hidden:0")))
     task = services.tasks.get(account, task_id)
     assert task.name == f"inference on network {network.id}"
 

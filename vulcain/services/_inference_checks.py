@@ -10,8 +10,6 @@ from vulcain.db.models import NetworkRow, TaskRow
 from vulcain.errors import BadRequest, PayloadTooLarge, UnknownTensorError
 from vulcain.schemas import InferenceRequest
 
-_LISTED_NAMES = 20
-
 
 def check_image_sizes(request: InferenceRequest, max_bytes: int) -> None:
     """Raise :class:`vulcain.errors.PayloadTooLarge` for an image sent as bytes larger than
@@ -45,22 +43,8 @@ def check_request(session: Session, row: NetworkRow, request: InferenceRequest) 
     if row.outputs is None:
         return
     known = set(row.outputs)
-    plain = {_without_port(name) for name in known}
-    unknown = [
-        name
-        for name in request.output_tensors
-        if name not in known and _without_port(name) not in plain
-    ]
+    unknown = [name for name in request.output_tensors if name not in known]
     if unknown:
-        shown = sorted(known)[:_LISTED_NAMES]
-        more = f" (and {len(known) - len(shown)} more)" if len(known) > len(shown) else ""
-        raise UnknownTensorError(
-            f"output_tensors: the network has no output named {', '.join(map(repr, unknown))}; "
-            f"known names include {', '.join(shown)}{more}.",
-            fields={"output_tensors": "unknown names: " + ", ".join(unknown)},
-        )
-
-
-def _without_port(name: str) -> str:
-    """A TensorFlow name without ``:0`` means output 0 (``prob`` is ``prob:0``)."""
-    return name.removesuffix(":0")
+        error = UnknownTensorError.for_names(unknown, row.outputs)
+        error.fields = {"output_tensors": "unknown names: " + ", ".join(unknown)}
+        raise error
