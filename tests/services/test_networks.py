@@ -5,7 +5,7 @@ import io
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.services.conftest import preprocessing, stored_blobs, unique_files
 from vulcain.config import Settings
@@ -258,3 +258,16 @@ def test_pagination_bounds(services, account):
 
 def test_settings_fixture_isolates_data(settings: Settings):
     assert settings.storage_url.startswith("file://")
+
+
+def test_ids_of_deleted_networks_and_purged_tasks_are_never_given_again(services, account):
+    first = create(services, account)
+    services.networks.delete(account, first.id)
+    second = create(services, account)
+    assert second.id > first.id
+    services.networks.delete(account, second.id)
+    with services.db.session() as session:
+        session.execute(delete(TaskRow).where(TaskRow.id == second.task_id))
+    third = create(services, account)
+    assert third.id > second.id
+    assert third.task_id > second.task_id

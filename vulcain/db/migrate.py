@@ -22,12 +22,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of ``engine``'s database to ``revision``."""
-    if engine.dialect.name != "postgresql":
-        with engine.connect() as connection:
-            config = alembic_config(engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-            connection.commit()
+    if engine.dialect.name == "sqlite":
+        _upgrade_sqlite(engine, revision)
         return
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _PG_LOCK_ID})
@@ -39,4 +35,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.commit()
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _PG_LOCK_ID})
+            connection.commit()
+
+
+def _upgrade_sqlite(engine: Engine, revision: str) -> None:
+    """With foreign keys off, so that a migration rebuilding a table (SQLite's only way to
+    change most of a table) does not cascade the drop of the old table to rows referring to
+    it; the keys are checked once the migrations are done."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migrated database has broken foreign keys: {broken}")
+        finally:
+            connection.rollback()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()

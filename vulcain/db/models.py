@@ -59,6 +59,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+_NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+"""SQLite otherwise hands the id of the newest deleted row to the next insert: a client
+holding that id (or a worker caching that network's model) would see another object.
+PostgreSQL sequences never reuse ids."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON}
@@ -98,6 +104,7 @@ class TaskRow(Base):
     __table_args__ = (
         Index("ix_tasks_account_id_id", "account_id", "id"),
         Index("ix_tasks_status_kind_update_date", "status", "kind", "update_date"),
+        _NEVER_REUSE_IDS,
     )
 
 
@@ -135,7 +142,7 @@ class NetworkRow(Base):
         back_populates="network", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (Index("ix_networks_account_id_id", "account_id", "id"),)
+    __table_args__ = (Index("ix_networks_account_id_id", "account_id", "id"), _NEVER_REUSE_IDS)
 
 
 class NetworkFileRow(Base):
