@@ -121,8 +121,17 @@ def _with_mean(mean_file: str) -> dict:
             None,
             {},
             False,
-            "framework: must be one of",
+            "framework: must be one of nv-caffe-0.x-mod, tensorflow-1.x, onnx, not 'caffe2'.",
         ),
+        (
+            "blank name",
+            {"name": "   "},
+            None,
+            {},
+            False,
+            "name: a network needs a name of 1 to 255 characters.",
+        ),
+        ("name too long", {"name": "n" * 256}, None, {}, False, "1 to 255 characters"),
         ("missing file", {}, None, {}, True, "model.onnx"),
         ("file named ../x", {}, None, {"../x": b"x"}, False, "../x"),
         (

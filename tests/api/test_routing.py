@@ -166,6 +166,9 @@ def test_offline_docs_and_openapi(client):
         create
     )
     assert "NetworkCreate" in document["components"]["schemas"]
+    fields = document["components"]["schemas"]["NetworkCreate"]["properties"]
+    assert fields["framework"]["enum"] == ["nv-caffe-0.x-mod", "tensorflow-1.x", "onnx"]
+    assert (fields["name"]["minLength"], fields["name"]["maxLength"]) == (1, 255)
     assert "Preprocessing" in document["components"]["schemas"]
     assert '"type": "null"' not in json.dumps(document)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect, select, text
 
-from vulcain.db.database import Database
+from vulcain.db.database import Database, advisory_lock
 from vulcain.db.models import AccountRow, TaskRow
 
 
@@ -104,3 +104,17 @@ def test_now_is_stored_with_microseconds(db: Database):
         stored = session.get(AccountRow, account_id)
         assert stored is not None
         assert stored.create_date == moment
+
+
+def test_advisory_lock_is_held_until_the_transaction_ends(db: Database):
+    key = 0x74657374
+    with db.session() as holder:
+        assert advisory_lock(holder, key)
+        with db.session() as other:
+            expected = db.dialect != "postgresql"
+            assert advisory_lock(other, key, wait=False) is expected
+    with db.session() as other:
+        assert advisory_lock(other, key, wait=False)
+    with db.engine.connect() as connection:
+        assert advisory_lock(connection, key)
+        connection.commit()

@@ -49,7 +49,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.wait_limiter = CapacityLimiter(MAX_WAITING_REQUESTS)
         if owned is not None:
             await run_in_threadpool(owned.start)
         try:

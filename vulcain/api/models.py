@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from vulcain.frameworks import FRAMEWORKS
 from vulcain.schemas import NetworkUpdate, Preprocessing
@@ -16,18 +16,13 @@ class NetworkCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
+    # Name length and framework are checked by NetworkService.create (for the CLI and the SDK
+    # too); here they only describe the OpenAPI schema, so each rule has one sentence.
+    name: str = Field(json_schema_extra={"minLength": 1, "maxLength": 255})
     description: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
-    framework: str
+    framework: str = Field(json_schema_extra={"enum": list(FRAMEWORKS)})
     preprocessing: Preprocessing
-
-    @field_validator("framework")
-    @classmethod
-    def _known_framework(cls, value: str) -> str:
-        if value not in FRAMEWORKS:
-            raise ValueError("must be one of " + ", ".join(FRAMEWORKS))
-        return value
 
 
 IMMUTABLE_FIELDS = ("framework", "preprocessing")

@@ -6,10 +6,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from vulcain.db.database import advisory_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-_PG_LOCK_ID = 0x76756C63  # "vulc": serialises migrations of processes starting together
+_PG_LOCK_ID = 0x76756C63  # "vulc": serialises migrations of processes starting together,
+# held by the transaction that runs them (Alembic joins the transaction it is handed)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -26,16 +29,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         _upgrade_sqlite(engine, revision)
         return
     with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _PG_LOCK_ID})
+        advisory_lock(connection, _PG_LOCK_ID)
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
         connection.commit()
-        try:
-            config = alembic_config(engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-            connection.commit()
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _PG_LOCK_ID})
-            connection.commit()
 
 
 def _upgrade_sqlite(engine: Engine, revision: str) -> None:

@@ -5,22 +5,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from vulcain.db.database import Database
+from vulcain.db.database import Database, advisory_lock
 from vulcain.db.models import AccountRow
 from vulcain.errors import BadRequest, NotFound, Unauthorized
 from vulcain.schemas import Account
 
 _BOOTSTRAP_LOCK_ID = 0x76756C61  # "vula": serialises first-admin creation across replicas
 ENSURE_ATTEMPTS = 3
-
-
-def _lock_bootstrap(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _BOOTSTRAP_LOCK_ID})
 
 
 def hash_api_key(api_key: str) -> str:
@@ -105,7 +99,7 @@ class AccountService:
         the insert is counted after it, under SQLite's single writer)."""
         key = new_api_key()
         with self._db.session() as session:
-            _lock_bootstrap(session)
+            advisory_lock(session, _BOOTSTRAP_LOCK_ID)
             row = AccountRow(
                 name=name,
                 app_id=secrets.token_hex(8),

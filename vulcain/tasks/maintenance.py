@@ -11,11 +11,10 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, select, update
 
 from vulcain.config import Settings
-from vulcain.db.database import Database
+from vulcain.db.database import Database, advisory_lock
 from vulcain.db.models import InferenceRequestRow, TaskRow, utcnow
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.queue import TaskQueue
@@ -27,14 +26,6 @@ PURGE_BATCH = 500
 RESUBMIT_BATCH = 1000
 _PURGE_LOCK_ID = 0x76756C70  # "vulp"
 _RESUBMIT_LOCK_ID = 0x76756C72  # "vulr"
-
-
-def _try_cluster_lock(session: Session, lock_id: int) -> bool:
-    """Take a lock held until the session's transaction ends; ``False`` when another
-    process holds it. Always ``True`` on SQLite (one machine, and one writer anyway)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id}))
 
 
 def recover_pending(db: Database, queue: TaskQueue, events: TaskEvents) -> list[int]:
@@ -72,7 +63,7 @@ def purge_finished(db: Database, older_than: datetime) -> int:
     purged = 0
     while True:
         with db.session() as session:
-            if not _try_cluster_lock(session, _PURGE_LOCK_ID):
+            if not advisory_lock(session, _PURGE_LOCK_ID, wait=False):
                 return purged
             ids = session.scalars(
                 select(TaskRow.id)
@@ -97,7 +88,7 @@ def resubmit_stale(
     (their first publish may have failed: the broker was down at that instant). Safe even
     when the broker still holds them: a task runs to a result once. Returns the ids."""
     with db.session() as session:
-        if not _try_cluster_lock(session, _RESUBMIT_LOCK_ID):
+        if not advisory_lock(session, _RESUBMIT_LOCK_ID, wait=False):
             return []
         stale = session.scalars(
             select(TaskRow.id)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vulcain.api.auth import AppServices, CurrentAccount
 from vulcain.api.docs import request_body
+from vulcain.api.ids import parse_id
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest, TaskCreated
 from vulcain.api.pagination import Page, PageParams, make_page, page_params
 from vulcain.api.reading import read_body
@@ -31,17 +32,17 @@ _FILE_HINT = (
     "; a network file must be sent as a file part named by its file name, "
     "e.g. curl -F deploy.prototxt=@/path/to/deploy.prototxt"
 )
-_MAX_ID = 2**63 - 1
 
 
 def private_ref(network_id: str) -> int:
     """The integer id of ``/networks/{network_id}``; anything else names no network."""
-    if not network_id.isascii() or not network_id.isdigit() or int(network_id) > _MAX_ID:
+    parsed = parse_id(network_id)
+    if parsed is None:
         raise NotFound(
             f"There is no network {network_id!r} among yours: private networks have integer "
             f"ids; a public network is at /v0.7/networks/public/{network_id}."
         )
-    return int(network_id)
+    return parsed
 
 
 async def _list(

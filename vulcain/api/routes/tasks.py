@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from vulcain.api.auth import AppServices, CurrentAccount
+from vulcain.api.ids import parse_id
 from vulcain.api.pagination import Page, PageParams, make_page, page_params
 from vulcain.errors import BadRequest, NotFound
 from vulcain.schemas import Task
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-
-_MAX_ID = 2**63 - 1
 
 
 def parse_task_ids(values: list[str] | None) -> list[int] | None:
@@ -29,13 +28,14 @@ def parse_task_ids(values: list[str] | None) -> list[int] | None:
             item = item.strip()
             if not item:
                 continue
-            if not item.isascii() or not item.isdigit() or int(item) > _MAX_ID:
+            task_id = parse_id(item)
+            if task_id is None:
                 raise BadRequest(
                     f"task_ids: {item!r} is not a task id; send integers, e.g. "
                     "?task_ids=1&task_ids=2",
                     fields={"task_ids": "must be integers"},
                 )
-            ids.append(int(item))
+            ids.append(task_id)
     return ids
 
 
@@ -76,14 +76,14 @@ async def get_task(
         ),
     ] = None,
 ) -> Task:
-    if not task_id.isascii() or not task_id.isdigit() or int(task_id) > _MAX_ID:
+    parsed = parse_id(task_id)
+    if parsed is None:
         raise NotFound(f"There is no task {task_id!r} among yours: task ids are integers.")
     if not wait:
-        return await run_in_threadpool(services.tasks.get, account, int(task_id))
-    timeout = min(wait, services.settings.task_wait_max_seconds)
+        return await run_in_threadpool(services.tasks.get, account, parsed)
     # Long-polls get their own thread limiter so that waiting clients cannot starve the
-    # thread pool every other request runs on.
+    # thread pool every other request runs on. The service caps the wait.
     return await anyio.to_thread.run_sync(
-        partial(services.tasks.wait, account, int(task_id), timeout),
+        partial(services.tasks.wait, account, parsed, wait),
         limiter=request.app.state.wait_limiter,
     )
