@@ -44,7 +44,9 @@ def print_report(results: dict[str, Any]) -> None:
     machine = results["machine"]
     console.print(
         f"[bold]{model['label']}[/], input {model['target_size']}, "
-        f"JPEGs {model['image_size']}; {machine['cores']} cores, {machine['cpu']}"
+        f"JPEGs {model['image_size']}; {machine['cores']} cores, {machine['cpu']}; "
+        f"load average {machine['load_average_at_start'][0]} at start, "
+        f"{machine['load_average_at_end'][0]} at end"
     )
     by_batch = ", ".join(
         f"b{size}: {rate:.4g}" for size, rate in raw["images_per_s_by_batch_size"].items()
