@@ -6,17 +6,12 @@ the environment anywhere else.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vulcain.inference.engine import EngineSettings
-
-
-def _default_workers() -> int:
-    return os.cpu_count() or 1
+from vulcain.cores import core_count
 
 
 class Settings(BaseSettings):
@@ -42,7 +37,7 @@ class Settings(BaseSettings):
     storage_url: str = ""
     """Where network files live (``file:///path``); empty means the folder ``blobs`` in the
     data folder."""
-    workers: int = Field(default_factory=_default_workers, ge=1)
+    workers: int = Field(default_factory=core_count, ge=1)
     """Threads of the in-process task queue (deployments and inferences)."""
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
     """Largest request body accepted; larger bodies answer 413."""
@@ -101,16 +96,3 @@ class Settings(BaseSettings):
     def allowed_fetch_hosts(self) -> tuple[str, ...]:
         """``fetch_allow_hosts`` split on commas, blanks dropped."""
         return tuple(host.strip() for host in self.fetch_allow_hosts.split(",") if host.strip())
-
-    def engine_settings(self) -> EngineSettings:
-        """The settings of the inference engine derived from these."""
-        return EngineSettings(
-            work_dir=self.data_dir.expanduser().absolute() / "engine",
-            max_models=self.max_models,
-            fetch_allow_hosts=self.allowed_fetch_hosts,
-            fetch_max_bytes=self.fetch_max_bytes,
-            fetch_timeout_s=self.fetch_timeout_seconds,
-            max_batch_size=self.max_batch_size,
-            max_queue_delay_ms=self.max_queue_delay_ms,
-            preprocess_threads=self.workers,
-        )

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.inference.engine import Engine
+from vulcain.inference.engine import Engine, EngineSettings
 from vulcain.services.accounts import AccountService
 from vulcain.services.networks import NetworkService
 from vulcain.services.tasks import TaskService
@@ -22,6 +22,20 @@ from vulcain.tasks.runner import TaskRunner
 from vulcain.tasks.shared_events import PollingTaskEvents, PostgresTaskEvents, RedisTaskEvents
 
 log = logging.getLogger(__name__)
+
+
+def engine_settings(settings: Settings) -> EngineSettings:
+    """The settings of the inference engine derived from ``settings``."""
+    return EngineSettings(
+        work_dir=settings.data_dir.expanduser().absolute() / "engine",
+        max_models=settings.max_models,
+        fetch_allow_hosts=settings.allowed_fetch_hosts,
+        fetch_max_bytes=settings.fetch_max_bytes,
+        fetch_timeout_s=settings.fetch_timeout_seconds,
+        max_batch_size=settings.max_batch_size,
+        max_queue_delay_ms=settings.max_queue_delay_ms,
+        preprocess_threads=settings.workers,
+    )
 
 
 def open_events(settings: Settings, db: Database) -> TaskEvents:
@@ -81,7 +95,7 @@ class Services:
         self._out = out
         self.db = Database(settings.database_url)
         self.storage = storage or open_blob_store(settings)
-        self.engine = engine or Engine(settings.engine_settings(), self.storage.path)
+        self.engine = engine or Engine(engine_settings(settings), self.storage.path)
         self.events = events or open_events(settings, self.db)
         self.runner = TaskRunner(self.db, self.engine, self.events)
         self.queue = queue or open_queue(settings, self.runner.start)
