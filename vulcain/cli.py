@@ -7,13 +7,11 @@ Client-side commands (``networks create|list|show|rm``, ``infer``) live in
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.schemas import Account
 
 
 @click.group()
@@ -104,19 +102,16 @@ def networks() -> None:
 def publish(network_id: int, slug: str) -> None:
     """Publish network NETWORK_ID under the public id SLUG, as an admin would."""
     from vulcain.errors import VulcainError
-    from vulcain.services import Services
+    from vulcain.services._publishing import publish_network
 
-    services = Services(Settings())
-    operator = Account(
-        id=0, name="command line", app_id="", is_admin=True, create_date=datetime.now(UTC)
-    )
+    database = Database(Settings().database_url)
     try:
-        services.db.migrate()
-        network = services.networks.publish(operator, network_id, slug)
+        database.migrate()
+        network = publish_network(database, network_id, slug)
     except VulcainError as error:
         raise click.ClickException(error.message) from None
     finally:
-        services.close()
+        database.close()
     click.echo(network.model_dump_json())
 
 

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -47,3 +50,29 @@ def test_publish_from_the_command_line(cli_env, services, account, other_account
 
     result = CliRunner().invoke(main, ["networks", "publish", "999999", "x-slug"], env=cli_env)
     assert result.exit_code != 0 and "no network 999999" in result.output
+
+
+_PUBLISH_AND_LIST_MODULES = """
+import sys
+from vulcain.cli import main
+main(["networks", "publish", sys.argv[1], sys.argv[2]], standalone_mode=False)
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_publish_builds_only_the_database(cli_env, services, account, other_account):
+    network = create(services, account, files=unique_files("model.onnx"))
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VULCAIN_")} | cli_env
+    result = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_AND_LIST_MODULES, str(network.id), slug],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    output, modules = result.stdout.rsplit("\n", 2)[-3:-1]
+    assert json.loads(output)["public_id"] == slug
+    assert services.networks.get(other_account, slug).id == network.id
+    heavy = ("cv2", "celery", "boto3", "vulcain.inference", "vulcain.storage", "vulcain.tasks")
+    assert not [name for name in modules.split() if name.startswith(heavy)]
