@@ -166,6 +166,6 @@ def test_a_create_succeeds_while_the_broker_is_down_and_the_task_stays_pending(
         account = services.accounts.create("offline")[0]
         network = create_identity(services, account, identity_model)
         assert services.tasks.get(account, network.task_id).status == "pending"
-        assert services.queue.backlog() is None  # type: ignore[attr-defined]
+        assert services.queue.backlog() is None
     finally:
         services.close()

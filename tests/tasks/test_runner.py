@@ -33,9 +33,13 @@ def test_deploy_then_inference_on_a_real_onnx_network(services, account, identit
     network = create_identity(services, account, identity_model)
     deployment = services.tasks.wait(account, network.task_id, 30)
     assert deployment.status == "success", deployment.error
-    assert deployment.data["inputs"][0]["name"] == "data"
+    [spec] = deployment.data["inputs"]
+    assert spec["name"] == "data" and spec["dtype"] == "float32"
+    assert spec["shape"] == [None, 3, None, None]
     with services.db.session() as session:
-        assert "out" in session.get(NetworkRow, network.id).outputs
+        row = session.get(NetworkRow, network.id)
+        assert "out" in row.outputs
+        assert row.inputs == [spec]
 
     task_id = services.networks.infer(account, network.id, png_request(image))
     task = services.tasks.wait(account, task_id, 30)

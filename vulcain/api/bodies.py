@@ -260,8 +260,3 @@ def _read_all(part: FilePart, max_bytes: int, path: list[Segment]) -> bytes:
             fields={format_path(path): f"larger than {max_bytes} bytes"},
         )
     return content
-
-
-def shape_for(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`shape` applied to each field of ``model`` found in ``data``."""
-    return shape(dict(data), model, [])

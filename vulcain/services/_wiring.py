@@ -105,10 +105,9 @@ class Services:
         )
         self.tasks = TaskService(settings, self.db, self.events)
         self._purge = PurgeLoop(self.db, settings)
-        backlog = getattr(self.queue, "backlog", None)
         self._resubmit = (
-            ResubmitLoop(self.db, self.queue, backlog, settings.task_resubmit_seconds)
-            if self.queue.durable and backlog is not None
+            ResubmitLoop(self.db, self.queue, self.queue.backlog, settings.task_resubmit_seconds)
+            if self.queue.durable
             else None
         )
         self._started = False

@@ -35,11 +35,16 @@ class TaskQueue(ABC):
     def close(self) -> None:
         """Stop: running tasks finish, tasks not started stay pending in the database."""
 
+    def backlog(self) -> int | None:
+        """Tasks submitted and not yet taken by a worker, or ``None`` when unknown."""
+        return None
+
 
 class InProcessQueue(TaskQueue):
-    """A pool of ``workers`` threads calling ``run(task_id)``."""
+    """A pool of ``workers`` threads calling ``run(task_id)`` (what it returns, such as the
+    future of a task handed on to the engine, is not waited for)."""
 
-    def __init__(self, workers: int, run: Callable[[int], None]) -> None:
+    def __init__(self, workers: int, run: Callable[[int], object]) -> None:
         self._workers = workers
         self._run = run
         self._pool: ThreadPoolExecutor | None = None

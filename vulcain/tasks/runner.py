@@ -122,7 +122,7 @@ class TaskRunner:
             return INFERENCE, spec, decode_request(stored.body)
 
     def _finish_deploy(self, task_id: int, network_id: int, result: DeployResult) -> None:
-        inputs = [_jsonable(asdict(spec)) for spec in result.inputs]
+        inputs = [asdict(spec) for spec in result.inputs]
         with self._db.session() as session:
             if self._write(session, task_id, "success", None, {"inputs": inputs}):
                 session.execute(
@@ -153,11 +153,3 @@ class TaskRunner:
             .values(status=status, error=error, data=data, update_date=utcnow())
         )
         return bool(result.rowcount)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    return value
