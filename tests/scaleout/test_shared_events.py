@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from tests.api.live_server import free_port
 from vulcain.db.database import Database
 from vulcain.tasks.shared_events import (
     PG_CHANNEL,
@@ -84,6 +85,27 @@ def test_redis_publish_on_one_replica_wakes_a_waiter_on_another(redis_url):
     finally:
         replica_a.close()
         replica_b.close()
+
+
+def test_a_listener_that_cannot_connect_delays_only_the_first_subscribe():
+    db = Database(f"postgresql+psycopg://vulcain@127.0.0.1:{free_port()}/nowhere")
+    events = PostgresTaskEvents(db, ready_timeout=1.0)
+    try:
+        started = time.monotonic()
+        with events.subscribe(1):
+            pass
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(5):
+            with events.subscribe(1):
+                pass
+        later = time.monotonic() - started
+    finally:
+        events.close()
+        db.close()
+    assert not events.listening
+    assert first >= 0.9
+    assert later < 0.5
 
 
 def test_polling_events_wake_waiters_periodically_and_locally_at_once():

@@ -36,11 +36,13 @@ IDLE_CHECK_S = 1.0
 
 
 class ListeningTaskEvents(TaskEvents):
-    """Local waiters fed by a listener thread; subclasses publish and listen."""
+    """Local waiters fed by a listener thread; subclasses publish and listen.
+    ``ready_timeout``: how long the first subscriber waits for the listener to connect."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, ready_timeout: float = READY_TIMEOUT_S) -> None:
         self._local = LocalTaskEvents()
         self._name = name
+        self._ready_timeout = ready_timeout
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -79,12 +81,14 @@ class ListeningTaskEvents(TaskEvents):
 
     def _ensure_listening(self) -> None:
         with self._lock:
-            if self._thread is None and not self._stop.is_set():
+            starting = self._thread is None and not self._stop.is_set()
+            if starting:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
-        # Without a listener a notification could pass unseen: give it a moment to connect
-        # (the caller's wait ends with a fresh read either way).
-        self._ready.wait(READY_TIMEOUT_S)
+        # Give a new listener a moment to connect. Later subscribers never wait, even while
+        # it reconnects: once listening again it wakes every waiter to read its task again.
+        if starting:
+            self._ready.wait(self._ready_timeout)
 
     def _loop(self) -> None:
         delay = 0.1
@@ -122,8 +126,10 @@ class ListeningTaskEvents(TaskEvents):
 class PostgresTaskEvents(ListeningTaskEvents):
     """``NOTIFY`` through the database's pool; ``LISTEN`` on a connection of its own."""
 
-    def __init__(self, db: Database, *, channel: str = PG_CHANNEL) -> None:
-        super().__init__("vulcain-pg-listen")
+    def __init__(
+        self, db: Database, *, channel: str = PG_CHANNEL, ready_timeout: float = READY_TIMEOUT_S
+    ) -> None:
+        super().__init__("vulcain-pg-listen", ready_timeout=ready_timeout)
         self._db = db
         self._channel = channel
         url = make_url(db.url).set(drivername="postgresql")
@@ -159,8 +165,8 @@ class RedisTaskEvents(ListeningTaskEvents):
     """Redis pub/sub on ``channel`` (channels ignore the database number: name it per
     deployment)."""
 
-    def __init__(self, url: str, *, channel: str) -> None:
-        super().__init__("vulcain-redis-listen")
+    def __init__(self, url: str, *, channel: str, ready_timeout: float = READY_TIMEOUT_S) -> None:
+        super().__init__("vulcain-redis-listen", ready_timeout=ready_timeout)
         self._url = url
         self._channel = channel
         self._client = redis.Redis.from_url(url, socket_connect_timeout=5)
