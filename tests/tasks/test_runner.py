@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import threading
 import time
 
@@ -9,7 +10,9 @@ from sqlalchemy import select
 from tests.services.conftest import open_files
 from tests.tasks.conftest import IDENTITY_PREPROCESSING, png_request
 from vulcain.db.models import NetworkRow, TaskRow
-from vulcain.tasks.runner import INTERNAL_ERROR
+from vulcain.services import Services
+from vulcain.tasks.queue import TaskQueue
+from vulcain.tasks.runner import INTERNAL_ERROR, TaskRunner
 
 
 def create_identity(services, account, identity_model):
@@ -119,3 +122,39 @@ def test_list_tasks_by_ids(services, account, other_account):
     with services.db.session() as session:
         mine = session.scalars(select(TaskRow.id).where(TaskRow.account_id == account.id)).all()
     assert services.tasks.list(account, None, offset=0, limit=1000)[0] == len(mine)
+
+
+class _HeldQueue(TaskQueue):
+    """Keeps submitted ids for the test to run by hand."""
+
+    def __init__(self) -> None:
+        self.submitted: list[int] = []
+
+    def submit(self, task_id: int) -> None:
+        self.submitted.append(task_id)
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_inference_finishing_after_the_runner_closed_is_still_written(
+    settings, identity_model, image
+):
+    queue = _HeldQueue()
+    services = Services(settings, queue=queue, out=io.StringIO())
+    services.start()
+    try:
+        account = services.accounts.create("late")[0]
+        network = create_identity(services, account, identity_model)
+        services.runner(network.task_id)
+        task_id = services.networks.infer(account, network.id, png_request(image))
+        closed = TaskRunner(services.db, services.engine, services.events)
+        closed.close()
+        closed.start(task_id).result(timeout=30)
+        task = services.tasks.get(account, task_id)
+        assert task.status == "success", task.error
+    finally:
+        services.close()

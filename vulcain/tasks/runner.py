@@ -66,9 +66,7 @@ class TaskRunner:
                 assert request is not None
                 tensors = self._engine.submit(spec, request)
                 tensors.add_done_callback(
-                    lambda result: self._completions.submit(
-                        self._complete, task_id, spec, result, done
-                    )
+                    lambda result: self._schedule_completion(task_id, spec, result, done)
                 )
                 return done
         except _Skip:
@@ -77,6 +75,16 @@ class TaskRunner:
             self._fail(task_id, spec_id=None, error=error)
         done.set_result(None)
         return done
+
+    def _schedule_completion(
+        self, task_id: int, spec: NetworkSpec, result: Future[list[Tensor]], done: Future[None]
+    ) -> None:
+        """Write the result on a completion thread, or on this (the engine's) thread once
+        the runner is closed, so that no finished inference stays pending."""
+        try:
+            self._completions.submit(self._complete, task_id, spec, result, done)
+        except RuntimeError:
+            self._complete(task_id, spec, result, done)
 
     def _complete(
         self, task_id: int, spec: NetworkSpec, result: Future[list[Tensor]], done: Future[None]
