@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import time
+from pathlib import Path
 from typing import Any
 
+from _raw import RawResult
 from rich.console import Console
 from rich.table import Table
 
@@ -11,6 +16,7 @@ RATIO_TARGET = 0.9
 LATENCY_MARGIN_MS = 15.0
 TRIVIAL_TARGET = 500.0
 RSS_FACTOR = 1.3
+ENCODINGS = ("api", "api_multipart")
 
 
 def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -27,7 +33,7 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     )
     weight_mb = results["model"]["weight_file_mb"]
     found["rss_per_model_mb"] = _target(
-        results["rss_per_model_mb"], round(RSS_FACTOR * weight_mb, 1), "<="
+        results["rss_per_model_mb"], float(f"{RSS_FACTOR * weight_mb:.3g}"), "<="
     )
     return found
 
@@ -110,3 +116,34 @@ def print_report(results: dict[str, Any]) -> None:
             "[green]yes[/]" if target["met"] else "[red]no[/]",
         )
     console.print(checks)
+
+
+def ratios(results: dict[str, Any], raw: RawResult) -> dict[str, float]:
+    """Images/s at c16 over the raw best, and raw CPU per image over server CPU per request."""
+    ratios = {}
+    best_cpu = raw.cpu_ms_per_image[raw.best_batch_size]
+    for name in ENCODINGS:
+        if "c16" in results[name]:
+            suffix = name.removeprefix("api")
+            c16 = results[name]["c16"]
+            ratios[f"ratio_c16{suffix}"] = round(c16["images_per_s"] / raw.best_images_per_s, 3)
+            ratios[f"cpu_ratio_c16{suffix}"] = round(best_cpu / c16["server_cpu_ms_per_request"], 3)
+    return ratios
+
+
+def machine_info() -> dict[str, object]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }

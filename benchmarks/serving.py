@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import FrameType
 
@@ -32,7 +30,7 @@ import numpy as np
 from _inputs import build_identity_onnx, make_jpegs
 from _load import LoadResult, image_inputs, run_load
 from _raw import RawResult, best_of, measure_raw, preprocessed_tensors
-from _report import print_report, targets
+from _report import machine_info, print_report, ratios, targets
 from _resnet import build_resnet50
 from _server import ServerProcess
 
@@ -174,9 +172,9 @@ def main() -> int:
     finally:
         runtime.close()
     raw = best_of(raw_runs)
-    results.update(_ratios(results, raw))
+    results.update(ratios(results, raw))
     results.update(
-        machine={**_machine(), "load_average_at_start": load_at_start},
+        machine={**machine_info(), "load_average_at_start": load_at_start},
         model={
             "label": model_label,
             "weight_file_mb": float(f"{files['snapshot.caffemodel'].stat().st_size / 2**20:.3g}"),
@@ -252,19 +250,6 @@ def _serve_and_measure(
     return results
 
 
-def _ratios(results: dict, raw: RawResult) -> dict[str, float]:
-    """Images/s at c16 over the raw best, and raw CPU per image over server CPU per request."""
-    ratios = {}
-    best_cpu = raw.cpu_ms_per_image[raw.best_batch_size]
-    for name in ENCODINGS:
-        if "c16" in results[name]:
-            suffix = name.removeprefix("api")
-            c16 = results[name]["c16"]
-            ratios[f"ratio_c16{suffix}"] = round(c16["images_per_s"] / raw.best_images_per_s, 3)
-            ratios[f"cpu_ratio_c16{suffix}"] = round(best_cpu / c16["server_cpu_ms_per_request"], 3)
-    return ratios
-
-
 def _load_user_model(files: dict[str, Path]):
     """The Caffe runtime wants its files under their upload names: load from a copy."""
     folder = Path(tempfile.mkdtemp(prefix="vulcain-bench-model-"))
@@ -280,24 +265,6 @@ def _target_from_shape(shape: tuple[int | None, ...] | None) -> str:
     if not shape or len(shape) != 4 or shape[2] is None or shape[3] is None:
         raise SystemExit("the network's input has no fixed size: give --target-size WxH")
     return f"{shape[3]}x{shape[2]}"
-
-
-def _machine() -> dict[str, object]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cores": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-    }
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
