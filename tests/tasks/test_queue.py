@@ -28,3 +28,22 @@ def test_in_process_queue_runs_each_task_and_knows_no_backlog():
     finally:
         queue.close()
     assert sorted(ran) == [1, 2, 3]
+
+
+def test_an_inference_with_its_work_starts_on_the_callers_thread():
+    pooled: list[int] = []
+    started: list[tuple[int, object, int]] = []
+    work = object()
+    queue = InProcessQueue(
+        1,
+        pooled.append,
+        lambda task_id, given: started.append((task_id, given, threading.get_ident())),
+    )
+    queue.start()
+    try:
+        queue.submit(7, work)
+        queue.submit(8)
+    finally:
+        queue.close()
+    assert started == [(7, work, threading.get_ident())]
+    assert pooled == [8]

@@ -130,7 +130,7 @@ class _HeldQueue(TaskQueue):
     def __init__(self) -> None:
         self.submitted: list[int] = []
 
-    def submit(self, task_id: int) -> None:
+    def submit(self, task_id: int, work: object = None) -> None:
         self.submitted.append(task_id)
 
     def start(self) -> None:

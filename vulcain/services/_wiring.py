@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from concurrent.futures import Future
 from typing import TextIO
 
 from vulcain.config import Settings
@@ -62,14 +60,14 @@ def open_blob_store(settings: Settings) -> BlobStore:
     )
 
 
-def open_queue(settings: Settings, run: Callable[[int], Future[None]]) -> TaskQueue:
+def open_queue(settings: Settings, runner: TaskRunner) -> TaskQueue:
     """The broker's queue when ``settings.broker_url`` is set (this process only
-    publishes), else in-process threads calling ``run``."""
+    publishes), else in-process threads running tasks with ``runner``."""
     if settings.broker_url:
         from vulcain.tasks.celery_queue import CeleryQueue
 
         return CeleryQueue(settings)
-    return InProcessQueue(settings.workers, run)
+    return InProcessQueue(settings.workers, runner.start, runner.start_inference)
 
 
 class Services:
@@ -98,7 +96,7 @@ class Services:
         self.engine = engine or Engine(engine_settings(settings), self.storage.path)
         self.events = events or open_events(settings, self.db)
         self.runner = TaskRunner(self.db, self.engine, self.events)
-        self.queue = queue or open_queue(settings, self.runner.start)
+        self.queue = queue or open_queue(settings, self.runner)
         self.accounts = AccountService(self.db)
         self.networks = NetworkService(
             settings, self.db, self.storage, self.queue, self.engine, self.events

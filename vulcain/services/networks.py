@@ -23,7 +23,7 @@ from vulcain.services._pages import check_page
 from vulcain.services._publishing import publish_network
 from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 from vulcain.tasks.events import TaskEvents
-from vulcain.tasks.payloads import encode_request
+from vulcain.tasks.payloads import InferenceWork, encode_request, network_spec
 from vulcain.tasks.queue import TaskQueue
 from vulcain.tasks.runner import DEPLOY, INFERENCE, NETWORK_GONE
 
@@ -214,8 +214,9 @@ class NetworkService:
         id."""
         check_image_sizes(request, self._settings.fetch_max_bytes)
         with self._db.session() as session:
-            row = find_network(session, account, ref)
+            row = find_network(session, account, ref, load_files=True)
             check_request(session, row, request)
+            work = InferenceWork(network_spec(row), request)
             task = TaskRow(
                 account_id=account.id,
                 network_id=row.id,
@@ -226,14 +227,14 @@ class NetworkService:
             session.flush()
             session.add(InferenceRequestRow(task_id=task.id, body=encode_request(request)))
             task_id = task.id
-        self._submit(task_id)
+        self._submit(task_id, work)
         return task_id
 
-    def _submit(self, task_id: int) -> None:
+    def _submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         """Hand the committed task to the queue. If that fails the task stays pending in
         the database and is recovered at the next start, so the caller still succeeds."""
         try:
-            self._queue.submit(task_id)
+            self._queue.submit(task_id, work)
         except Exception:
             log.exception("could not submit task %s; it stays pending until recovered", task_id)
 

@@ -6,6 +6,7 @@ import logging
 
 from vulcain.config import Settings
 from vulcain.tasks.celery_app import RUN_TASK, create_celery
+from vulcain.tasks.payloads import InferenceWork
 from vulcain.tasks.queue import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class CeleryQueue(TaskQueue):
     def start(self) -> None:
         pass
 
-    def submit(self, task_id: int) -> None:
+    def submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         self.app.send_task(
             RUN_TASK,
             args=[task_id],

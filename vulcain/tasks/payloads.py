@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from vulcain.db.models import NetworkRow
@@ -11,6 +12,15 @@ from vulcain.inference.engine import NetworkSpec
 from vulcain.schemas import InferenceRequest, Preprocessing
 
 _BYTES = "$bytes"
+
+
+@dataclass(frozen=True)
+class InferenceWork:
+    """An inference task's work as the API already holds it: a queue running tasks in
+    this process can start it without reading it back from the database."""
+
+    network: NetworkSpec
+    request: InferenceRequest
 
 
 def encode_request(request: InferenceRequest) -> bytes:

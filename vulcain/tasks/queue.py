@@ -12,6 +12,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vulcain.tasks.payloads import InferenceWork
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +28,9 @@ class TaskQueue(ABC):
     durable: bool = False
 
     @abstractmethod
-    def submit(self, task_id: int) -> None:
-        """Have the task run soon (at least once)."""
+    def submit(self, task_id: int, work: InferenceWork | None = None) -> None:
+        """Have the task run soon (at least once). ``work`` is the inference task's work
+        already in memory; queues that carry only ids ignore it."""
 
     @abstractmethod
     def start(self) -> None:
@@ -42,11 +47,21 @@ class TaskQueue(ABC):
 
 class InProcessQueue(TaskQueue):
     """A pool of ``workers`` threads calling ``run(task_id)`` (what it returns, such as the
-    future of a task handed on to the engine, is not waited for)."""
+    future of a task handed on to the engine, is not waited for).
 
-    def __init__(self, workers: int, run: Callable[[int], object]) -> None:
+    An inference submitted with its ``work`` is started at once on the caller's thread by
+    ``run_inference(task_id, work)``, which only hands it to the engine: no thread hop and
+    no second read of what the caller just wrote."""
+
+    def __init__(
+        self,
+        workers: int,
+        run: Callable[[int], object],
+        run_inference: Callable[[int, InferenceWork], object] | None = None,
+    ) -> None:
         self._workers = workers
         self._run = run
+        self._run_inference = run_inference
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -55,11 +70,14 @@ class InProcessQueue(TaskQueue):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vulcain-task")
 
-    def submit(self, task_id: int) -> None:
+    def submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         with self._lock:
             if self._pool is None:
                 raise RuntimeError("the task queue is not started")
-            self._pool.submit(self._run_logged, task_id)
+            if work is None or self._run_inference is None:
+                self._pool.submit(self._run_logged, task_id)
+                return
+        self._run_inference(task_id, work)
 
     def _run_logged(self, task_id: int) -> None:
         try:

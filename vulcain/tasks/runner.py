@@ -16,7 +16,7 @@ from vulcain.errors import VulcainError
 from vulcain.inference.engine import DeployResult, Engine, NetworkSpec, Tensor, task_data
 from vulcain.schemas import InferenceRequest
 from vulcain.tasks.events import TaskEvents
-from vulcain.tasks.payloads import decode_request, network_spec
+from vulcain.tasks.payloads import InferenceWork, decode_request, network_spec
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +64,27 @@ class TaskRunner:
                 self._finish_deploy(task_id, spec.id, self._engine.deploy(spec))
             else:
                 assert request is not None
-                tensors = self._engine.submit(spec, request)
-                tensors.add_done_callback(
-                    lambda result: self._schedule_completion(task_id, spec, result, done)
-                )
-                return done
+                return self.start_inference(task_id, InferenceWork(spec, request))
         except _Skip:
             pass
         except Exception as error:
             self._fail(task_id, spec_id=None, error=error)
         done.set_result(None)
+        return done
+
+    def start_inference(self, task_id: int, work: InferenceWork) -> Future[None]:
+        """Hand an inference whose work is already loaded to the engine; the future is
+        done once its result is written."""
+        done: Future[None] = Future()
+        try:
+            tensors = self._engine.submit(work.network, work.request)
+        except Exception as error:
+            self._fail(task_id, spec_id=work.network.id, error=error)
+            done.set_result(None)
+            return done
+        tensors.add_done_callback(
+            lambda result: self._schedule_completion(task_id, work.network, result, done)
+        )
         return done
 
     def _schedule_completion(
