@@ -34,7 +34,12 @@ def serve(host: str | None, port: int | None) -> None:
         key: value for key, value in {"host": host, "port": port}.items() if value is not None
     }
     settings = Settings(**overrides)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=settings.access_log,
+    )
 
 
 @main.command()

@@ -54,7 +54,14 @@ class Settings(BaseSettings):
     """Longest a client may wait for a task to finish in one request (long-poll)."""
     max_models: int = Field(default=8, ge=1)
     """Loaded networks kept in the engine's cache."""
-    max_batch_size: int = Field(default=8, ge=1)
+    models_memory_mb: float = Field(default=0, ge=0)
+    """Resident memory the loaded networks may take together, measured as each one loads
+    and warms up; the least recently used are evicted past it (0: no budget)."""
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
+    """How long a process remembers whose an API key is (0: look it up on every request)."""
+    access_log: bool = True
+    """Whether ``vulcain serve`` logs one line per request."""
+    max_batch_size: int = Field(default=4, ge=1)
     """Most requests of one network run together in one forward pass (dynamic batching)."""
     max_queue_delay_ms: float = Field(default=5.0, ge=0)
     """Longest a request waits for others to fill its batch, while more are on their way."""

@@ -40,10 +40,6 @@ class NotFound(VulcainError):
     status_code = 404
 
 
-class MethodNotAllowed(VulcainError):
-    status_code = 405
-
-
 class PayloadTooLarge(VulcainError):
     status_code = 413
 

@@ -440,3 +440,26 @@ def test_polygon_whitens_outside_and_crops_to_its_box(tmp_path: Path, engine_for
     # Pixels on the polygon's edge may go either way; the rest must match exactly.
     diagonal = np.abs(np.add.outer(np.arange(20), np.arange(20)) - 19) <= 1
     np.testing.assert_array_equal(result[0][:, ~diagonal], expected[0][:, ~diagonal])
+
+
+def test_the_cache_evicts_by_memory_budget(tmp_path: Path) -> None:
+    preprocessing = {"inputs": [{"tensor_name": "data", "image": image_spec()}]}
+    networks, blobs = [], {}
+    for network_id in (1, 2, 3):
+        files = builders.onnx_small_cnn(tmp_path / str(network_id), height=16, width=24)
+        network, more = make_network(files, "onnx", preprocessing, network_id=network_id)
+        networks.append(network)
+        blobs.update(more)
+    image = png(sample_image())
+    weights = (tmp_path / "3" / "model.onnx").stat().st_size
+    for budget_mb, kept in ((1.5 * weights / 2**20, {3}), (1024, {1, 2, 3})):
+        settings = EngineSettings(tmp_path / f"engine-{budget_mb}", models_memory_mb=budget_mb)
+        engine = Engine(settings, blobs.__getitem__)
+        try:
+            for network in networks:
+                engine.infer(network, request(image, outputs=["prob"]))
+            models = engine._models._models
+            assert set(models) == kept
+            assert all(model.memory_bytes >= weights for model in models.values())
+        finally:
+            engine.close()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from vulcain.db.models import AccountRow
 from vulcain.errors import Unauthorized
 from vulcain.services import Services
-from vulcain.services.accounts import hash_api_key
+from vulcain.services.accounts import AccountService, hash_api_key
 
 
 def test_keys_authenticate_their_account_and_are_stored_hashed(services):
@@ -85,3 +86,18 @@ def test_bootstrap_key_promotes_an_existing_account(services, settings):
     finally:
         again.close()
     assert json.loads(account.model_dump_json())["create_date"].endswith("Z")
+
+
+def test_a_key_is_remembered_for_the_cache_time_only(services):
+    account, key = services.accounts.create("cached-" + uuid.uuid4().hex[:6])
+    accounts = AccountService(services.db, cache_seconds=0.3)
+    assert not accounts.authenticate(key, None).is_admin
+    with services.db.session() as session:
+        session.get(AccountRow, account.id).is_admin = True
+    assert not accounts.authenticate(key, None).is_admin
+    time.sleep(0.35)
+    assert accounts.authenticate(key, None).is_admin
+    with pytest.raises(Unauthorized, match="Invalid API key"):
+        accounts.authenticate(key + "x", None)
+    uncached = AccountService(services.db)
+    assert uncached.authenticate(key, None).is_admin

@@ -36,8 +36,10 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=10,
-            max_overflow=20,
+            # Request, task and completion threads each hold a connection for a moment:
+            # keep enough open that none is reopened (with its PRAGMAs) under load.
+            pool_size=64,
+            max_overflow=64,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine

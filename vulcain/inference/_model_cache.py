@@ -39,11 +39,19 @@ class LoadedModel:
     needs_im_info: bool
     batcher: Batcher = field(repr=False)
     folder: Path = field(repr=False)
+    memory_bytes: int = 0
+    """What loading and warming it up added to the process's resident memory."""
 
 
 class ModelCache:
     """Loads each network once, however many threads ask for it at the same time, and
-    keeps at most ``max_models`` of them, evicting the least recently used.
+    keeps at most ``max_models`` of them within ``memory_budget_bytes`` (0: no budget),
+    evicting the least recently used.
+
+    ``prepare`` runs on every freshly loaded model before it serves (the engine checks its
+    inputs and runs a warm-up pass), so a model's memory is measured as the resident
+    memory the process gained while loading and warming it (at least its files' size:
+    another thread's allocations may blur the figure, never to below that).
 
     An evicted model is not closed at once: a request may still hold it. Its batcher stops
     once its queue is empty; its runtime is closed and its folder of files removed once
@@ -57,16 +65,20 @@ class ModelCache:
         self,
         root: Path,
         blob_path: Callable[[str], Path],
+        prepare: Callable[[LoadedModel], None],
         *,
-        max_models: int = 8,
-        max_batch_size: int = 8,
-        max_queue_delay_s: float = 0.005,
+        max_models: int,
+        memory_budget_bytes: int,
+        max_batch_size: int,
+        max_queue_delay_s: float,
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         _remove_folders_of_dead_processes(root)
         self._root = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
         self._blob_path = blob_path
+        self._prepare = prepare
         self._max_models = max(1, max_models)
+        self._memory_budget_bytes = memory_budget_bytes
         self._max_batch_size = max_batch_size
         self._max_queue_delay_s = max_queue_delay_s
         self._models: OrderedDict[int, LoadedModel] = OrderedDict()
@@ -103,10 +115,16 @@ class ModelCache:
             replaced = self._models.pop(model.network.id, None)
             self._models[model.network.id] = model
             evicted = [replaced] if replaced is not None else []
-            while len(self._models) > self._max_models:
+            while len(self._models) > 1 and self._over_limits():
                 evicted.append(self._models.popitem(last=False)[1])
         for old in evicted:
             old.batcher.close()
+
+    def _over_limits(self) -> bool:
+        if len(self._models) > self._max_models:
+            return True
+        used = sum(model.memory_bytes for model in self._models.values())
+        return 0 < self._memory_budget_bytes < used
 
     def evict(self, network_id: int) -> None:
         with self._lock:
@@ -124,19 +142,37 @@ class ModelCache:
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _load(self, network: NetworkSpec) -> LoadedModel:
+        resident_before = _resident_bytes()
         self._root.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f"{network.id}-", dir=self._root))
         try:
             for name, key in network.files.items():
                 (folder / name).symlink_to(self._blob_path(key))
-            runtime = load_runtime(network.framework, folder)
-            means = [
-                _mean(folder, index, entry.image)
-                for index, entry in enumerate(network.preprocessing.inputs)
-            ]
+            model = self._build(network, folder)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        try:
+            self._prepare(model)
+        except BaseException:
+            model.batcher.close()
+            raise
+        files_bytes = sum(path.stat().st_size for path in folder.iterdir())
+        model.memory_bytes = max(files_bytes, _resident_bytes() - resident_before)
+        logger.info(
+            "loaded network %s (%s): %.1f MiB resident",
+            network.id,
+            network.framework,
+            model.memory_bytes / 2**20,
+        )
+        return model
+
+    def _build(self, network: NetworkSpec, folder: Path) -> LoadedModel:
+        runtime = load_runtime(network.framework, folder)
+        means = [
+            _mean(folder, index, entry.image)
+            for index, entry in enumerate(network.preprocessing.inputs)
+        ]
         fed = {entry.tensor_name for entry in network.preprocessing.inputs}
         needs_im_info = any(spec.name == "im_info" for spec in runtime.inputs()) and (
             "im_info" not in fed
@@ -150,7 +186,6 @@ class ModelCache:
         )
         model = LoadedModel(network, runtime, means, needs_im_info, batcher, folder)
         weakref.finalize(model, _release, runtime, folder)
-        logger.info("loaded network %s (%s)", network.id, network.framework)
         return model
 
 
@@ -163,6 +198,15 @@ def _mean(folder: Path, index: int, image: ImagePreprocessing) -> np.ndarray | N
             f"preprocessing.inputs[{index}].image.mean_file: {image.mean_file!r} was not uploaded"
         )
     return load_mean(path, image)
+
+
+def _resident_bytes() -> int:
+    """The process's resident memory (Linux ``/proc``; 0 where it cannot be read)."""
+    try:
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _release(runtime: Runtime, folder: Path) -> None:

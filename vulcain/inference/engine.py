@@ -56,11 +56,13 @@ class DeployResult:
 class EngineSettings:
     work_dir: Path
     max_models: int = 8
+    models_memory_mb: float = 0
+    """Resident memory the loaded models may take together (0: no budget)."""
     fetch_allow_hosts: tuple[str, ...] = ()
     fetch_max_bytes: int = 64 * 1024 * 1024
     fetch_timeout_s: float = 15.0
     max_image_pixels: int = 100_000_000
-    max_batch_size: int = 8
+    max_batch_size: int = 4
     max_queue_delay_ms: float = 5.0
     preprocess_threads: int = field(default_factory=core_count)
 
@@ -110,7 +112,9 @@ class Engine:
         self._models = ModelCache(
             settings.work_dir / "models",
             blob_path,
+            self._check_and_warm_up,
             max_models=settings.max_models,
+            memory_budget_bytes=int(settings.models_memory_mb * 2**20),
             max_batch_size=settings.max_batch_size,
             max_queue_delay_s=settings.max_queue_delay_ms / 1000,
         )
@@ -119,21 +123,26 @@ class Engine:
         )
 
     def deploy(self, network: NetworkSpec) -> DeployResult:
-        """Load the network, check every preprocessing ``tensor_name`` can be fed, run one
-        warm-up forward pass. Raise :class:`vulcain.errors.VulcainError` with the cause."""
+        """Load the network afresh, check every preprocessing ``tensor_name`` can be fed,
+        run one warm-up forward pass. Raise :class:`vulcain.errors.VulcainError` with the
+        cause."""
         self._models.evict(network.id)
-        model = self._models.get(network)
+        runtime = self._models.get(network).runtime
+        return DeployResult(inputs=runtime.inputs(), outputs=runtime.outputs())
+
+    def _check_and_warm_up(self, model: LoadedModel) -> None:
+        """Run on every model the cache loads, before it serves anything."""
         runtime = model.runtime
-        for index, entry in enumerate(network.preprocessing.inputs):
+        for index, entry in enumerate(model.network.preprocessing.inputs):
             if not runtime.can_feed(entry.tensor_name):
                 known = ", ".join(spec.name for spec in runtime.inputs()) or "none"
                 raise UnknownTensorError(
                     f"preprocessing.inputs[{index}].tensor_name: the network has no input "
                     f"{entry.tensor_name!r} (its inputs: {known})"
                 )
-        warmup = [_warmup_image(entry.image.target) for entry in network.preprocessing.inputs]
+        inputs = model.network.preprocessing.inputs
+        warmup = [_warmup_image(entry.image.target) for entry in inputs]
         self._forward(model, warmup, runtime.final_outputs())
-        return DeployResult(inputs=runtime.inputs(), outputs=runtime.outputs())
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> dict[str, object]:
         """Run one request; return the task data ``{"tensors": [...]}`` of DESIGN.md 1."""

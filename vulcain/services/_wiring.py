@@ -27,6 +27,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
     return EngineSettings(
         work_dir=settings.data_dir.expanduser().absolute() / "engine",
         max_models=settings.max_models,
+        models_memory_mb=settings.models_memory_mb,
         fetch_allow_hosts=settings.allowed_fetch_hosts,
         fetch_max_bytes=settings.fetch_max_bytes,
         fetch_timeout_s=settings.fetch_timeout_seconds,
@@ -97,7 +98,7 @@ class Services:
         self.events = events or open_events(settings, self.db)
         self.runner = TaskRunner(self.db, self.engine, self.events)
         self.queue = queue or open_queue(settings, self.runner)
-        self.accounts = AccountService(self.db)
+        self.accounts = AccountService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.networks = NetworkService(
             settings, self.db, self.storage, self.queue, self.engine, self.events
         )

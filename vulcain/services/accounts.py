@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -36,25 +37,46 @@ def to_account(row: AccountRow) -> Account:
 
 
 class AccountService:
-    """Creates accounts and tells who an API key belongs to."""
+    """Creates accounts and tells who an API key belongs to.
 
-    def __init__(self, db: Database) -> None:
+    Who a key belongs to is remembered for ``cache_seconds`` (every request is
+    authenticated, most by the same few keys), so a change to an account, such as its
+    promotion to admin by another replica, shows within that time."""
+
+    _CACHE_ENTRIES = 1024
+
+    def __init__(self, db: Database, *, cache_seconds: float = 0.0) -> None:
         self._db = db
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Account]] = {}
 
     def authenticate(self, api_key: str | None, app_id: str | None) -> Account:
         """The account of ``api_key`` (the ``X-API-KEY`` header). ``app_id`` (``X-APP-ID``),
         when sent, must be that account's. Raise :class:`Unauthorized` otherwise."""
         if not api_key:
             raise Unauthorized("Missing API key: send it in the X-API-KEY header.")
+        account = self._account_of(hash_api_key(api_key))
+        if app_id is not None and app_id != account.app_id:
+            raise Unauthorized("The X-APP-ID header does not match the account of the API key.")
+        return account
+
+    def _account_of(self, key_hash: str) -> Account:
+        now = time.monotonic()
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         with self._db.session() as session:
             row = session.scalars(
-                select(AccountRow).where(AccountRow.api_key_hash == hash_api_key(api_key))
+                select(AccountRow).where(AccountRow.api_key_hash == key_hash)
             ).one_or_none()
         if row is None:
             raise Unauthorized("Invalid API key: check the X-API-KEY header.")
-        if app_id is not None and app_id != row.app_id:
-            raise Unauthorized("The X-APP-ID header does not match the account of the API key.")
-        return to_account(row)
+        account = to_account(row)
+        if self._cache_seconds > 0:
+            if len(self._cache) >= self._CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[key_hash] = (now + self._cache_seconds, account)
+        return account
 
     def create(
         self, name: str, *, admin: bool = False, api_key: str | None = None
