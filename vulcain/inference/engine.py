@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from vulcain.cores import core_count
@@ -107,6 +108,12 @@ class Engine:
     batch runs forward."""
 
     def __init__(self, settings: EngineSettings, blob_path: Callable[[str], Path]) -> None:
+        # Threads, deliberately: each model's forward passes run one at a time on its
+        # batcher thread, with the frameworks' own pools sized to the cores this process
+        # may use (onnxruntime and TensorFlow per session; OpenCV's one pool, shared by
+        # Caffe forwards and resizes, here); decoding and preprocessing run on
+        # ``preprocess_threads`` threads, mostly while a forward pass waits on its pool.
+        cv2.setNumThreads(core_count())
         self.settings = settings
         self._policy = settings.fetch_policy()
         self._models = ModelCache(
