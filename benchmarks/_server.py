@@ -10,31 +10,24 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.servers import VULCAIN_BIN, answers, free_port, vulcain_env, wait_until_ready
 
 API_KEY = "benchmark-admin-key"
-START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve_command() -> list[str]:
-    script = Path(sys.executable).with_name("vulcain")
-    if script.exists():
-        return [str(script), "serve"]
+    if VULCAIN_BIN.exists():
+        return [str(VULCAIN_BIN), "serve"]
     return [sys.executable, "-c", "from vulcain.cli import main; main()", "serve"]
 
 
@@ -46,16 +39,13 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api_key = API_KEY
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VULCAIN_")}
-        env.update(
-            {
-                "VULCAIN_DATA_DIR": str(self.folder / "data"),
-                "VULCAIN_HOST": "127.0.0.1",
-                "VULCAIN_PORT": str(self.port),
-                "VULCAIN_BOOTSTRAP_API_KEY": API_KEY,
-            }
+        env = vulcain_env(
+            VULCAIN_DATA_DIR=str(self.folder / "data"),
+            VULCAIN_HOST="127.0.0.1",
+            VULCAIN_PORT=str(self.port),
+            VULCAIN_BOOTSTRAP_API_KEY=API_KEY,
+            **(extra_env or {}),
         )
-        env.update(extra_env or {})
         self.log_path = self.folder / "server.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -68,18 +58,7 @@ class ServerProcess:
         )
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"vulcain serve exited ({code}):\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"vulcain serve not ready after {START_TIMEOUT_S:.0f} s:\n{self.log()}")
+        wait_until_ready(self.process, partial(answers, f"{self.url}/ready"), self.log)
 
     def log(self, last_lines: int = 40) -> str:
         self._log.flush()

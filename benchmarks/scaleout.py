@@ -34,7 +34,6 @@ from moto.server import ThreadedMotoServer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.builders import onnx_small_cnn
-from tests.client.servers import free_port
 from tests.scaleout.deployment import (
     Deployment,
     create_network,
@@ -42,6 +41,7 @@ from tests.scaleout.deployment import (
     infer,
     wait_task,
 )
+from tests.servers import free_port
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 AWS = {

@@ -11,12 +11,10 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.api.live_server import ADMIN_KEY, running_server
 from tests.builders import onnx_identity, tf_identity
+from tests.servers import vulcain_server
 
 pytestmark = pytest.mark.slow
-
-HEADERS = {"X-API-KEY": ADMIN_KEY}
 
 
 def _preprocessing(tensor_name: str, order: str) -> str:
@@ -26,23 +24,22 @@ def _preprocessing(tensor_name: str, order: str) -> str:
 
 def _settled(client: httpx.Client, task_id: int) -> dict:
     for _ in range(12):
-        task = client.get(f"/v0.7/tasks/{task_id}", params={"wait": 10}).json()
+        task = client.get(f"/tasks/{task_id}", params={"wait": 10}).json()
         if task["status"] != "pending":
             return task
     raise AssertionError(f"task {task_id} is still pending after the restart")
 
 
 def test_a_killed_server_loses_nothing_and_leaves_nothing_pending(tmp_path):
-    data_dir = tmp_path / "data"
     onnx_files = onnx_identity(tmp_path / "onnx")
     tf_files = tf_identity(tmp_path / "tf")
     png = cv2.imencode(".png", np.full((8, 8, 3), 7, np.uint8))[1].tobytes()
     source = "data:image/*;base64," + base64.b64encode(png).decode()
 
-    with running_server(data_dir) as server:
-        with httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as client:
+    with vulcain_server(tmp_path, workers="1") as first:
+        with first.http() as client:
             onnx = client.post(
-                "/v0.7/networks",
+                "/networks",
                 data={
                     "name": "onnx",
                     "framework": "onnx",
@@ -52,7 +49,7 @@ def test_a_killed_server_loses_nothing_and_leaves_nothing_pending(tmp_path):
             ).json()
             assert _settled(client, onnx["task_id"])["status"] == "success"
             tf = client.post(
-                "/v0.7/networks",
+                "/networks",
                 data={
                     "name": "tf",
                     "framework": "tensorflow-1.x",
@@ -62,17 +59,17 @@ def test_a_killed_server_loses_nothing_and_leaves_nothing_pending(tmp_path):
             )
             assert tf.status_code == 201, tf.text
             inference = client.post(
-                f"/v0.7/networks/{onnx['id']}/inference",
+                f"/networks/{onnx['id']}/inference",
                 json={"inputs": [{"image": {"source": source}}], "output_tensors": ["out"]},
             ).json()
-        server.process.kill()
-        server.process.wait()
+        first.process.kill()
+        first.process.wait()
 
     with (
-        running_server(data_dir) as server,
-        httpx.Client(base_url=server.url, headers=HEADERS, timeout=60) as client,
+        vulcain_server(tmp_path, api_key=first.api_key, workers="1") as server,
+        server.http() as client,
     ):
-        names = {n["name"] for n in client.get("/v0.7/networks").json()["results"]}
+        names = {n["name"] for n in client.get("/networks").json()["results"]}
         assert names == {"onnx", "tf"}
         for task_id in (tf.json()["task_id"], inference["task_id"]):
             task = _settled(client, task_id)
@@ -80,7 +77,7 @@ def test_a_killed_server_loses_nothing_and_leaves_nothing_pending(tmp_path):
             if task["status"] == "error":
                 assert task["error"]
         again = client.post(
-            f"/v0.7/networks/{onnx['id']}/inference",
+            f"/networks/{onnx['id']}/inference",
             json={"inputs": [{"image": {"source": source}}], "output_tensors": ["out"]},
         ).json()
         result = _settled(client, again["task_id"])

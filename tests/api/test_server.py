@@ -1,6 +1,6 @@
-"""End to end through a real ``vulcain serve`` process: each example of the spec (curl lines
-and the Python flow, with locally built models), the image source encodings, bad inputs,
-the size limit, health, readiness and docs."""
+"""End to end through a real ``vulcain serve`` process: each curl example of the spec (with
+locally built models), the image source encodings, bad inputs, the size limit, health,
+readiness and docs. The spec's Python flow runs with the official client in tests/compat."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.api.live_server import ADMIN_KEY, deepomatic_multipart, running_server
 from tests.builders import caffe_identity, onnx_identity, onnx_small_cnn
+from tests.servers import VulcainServer, vulcain_server
 from vulcain.caffe_proto import BlobProto
 
 pytestmark = pytest.mark.slow
 
 MAX_UPLOAD = 1_000_000
-ADMIN = {"X-API-KEY": ADMIN_KEY}
 SIZE = 8
 
 
@@ -40,15 +39,21 @@ def _preprocessing(mean_file: str | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("server")
-    with running_server(root / "data", max_upload_bytes=str(MAX_UPLOAD)) as server:
-        yield server.url
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VulcainServer]:
+    """One worker, no host allowed for image URLs (loopback ones are refused), a 1 MB limit."""
+    with vulcain_server(
+        tmp_path_factory.mktemp("server"),
+        workers="1",
+        fetch_allow_hosts="",
+        max_upload_bytes=str(MAX_UPLOAD),
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def http(base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, headers=ADMIN, timeout=60) as client:
+def http(server: VulcainServer) -> Iterator[httpx.Client]:
+    headers = {"X-API-KEY": server.api_key}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
         yield client
 
 
@@ -148,35 +153,6 @@ def test_curl_create_example_with_caffe_and_a_binaryproto_mean(http, tmp_path, i
     tensor = _tensor(_wait(http, answer.json()["task_id"]))
     assert tensor["shape"] == tensor["dims"] == [1, 3, SIZE, SIZE]
     assert tensor["data"] == pytest.approx(_expected(pixels, mean=10.0), abs=1e-4)
-
-
-def test_python_flow_as_the_official_client_sends_it(base, http, tmp_path, image):
-    """deepomatic-api 1.0.0: flattened keys, trailing slashes, files opened from paths,
-    the image as a file part beside a JSON-labelled ``False``."""
-    files = onnx_identity(tmp_path)
-    response = deepomatic_multipart(
-        f"{base}/v0.7/networks/",
-        ADMIN_KEY,
-        data={"name": "My first network", "framework": "onnx", "preprocessing": _preprocessing()},
-        files={"model.onnx": str(files["model.onnx"])},
-    )
-    assert response.status_code == 201, response.text
-    network = _deployed(http, response.json())
-    assert http.get(f"/v0.7/networks/{network['id']}/").json()["name"] == "My first network"
-    png, pixels = image
-    image_path = tmp_path / "img.png"
-    image_path.write_bytes(png)
-    with image_path.open("rb") as opened:
-        for source in (png, opened):
-            response = deepomatic_multipart(
-                f"{base}/v0.7/networks/{network['id']}/inference",
-                ADMIN_KEY,
-                data={"output_tensors": ["out"]},
-                files={"inputs": [{"image": {"source": source, "crop_uniform_background": False}}]},
-            )
-            assert response.status_code == 200, response.text
-            task = _wait(http, response.json()["task_id"])
-            assert _tensor(task)["data"] == pytest.approx(_expected(pixels))
 
 
 def test_every_image_source_encoding_gives_the_same_tensor(http, onnx_network, image):
@@ -302,7 +278,7 @@ def test_bad_image_sources_end_in_a_task_error(http, onnx_network, source):
     assert task["error"] and "internal" not in task["error"]
 
 
-def test_retrieve_edit_publish_and_delete_as_the_spec_shows(http, base, tmp_path, image):
+def test_retrieve_edit_publish_and_delete_as_the_spec_shows(http, server, tmp_path, image):
     files = onnx_identity(tmp_path)
     created = http.post(
         "/v0.7/networks/",
@@ -326,8 +302,8 @@ def test_retrieve_edit_publish_and_delete_as_the_spec_shows(http, base, tmp_path
     slug = f"e2e-{created['id']}"
     assert http.post(f"{url}/publish/", json={"public_id": slug}).status_code == 200
     account = httpx.post(
-        f"{base}/v0.7/networks/public/{slug}/inference",
-        headers=ADMIN,
+        f"{server.url}/v0.7/networks/public/{slug}/inference",
+        headers={"X-API-KEY": server.api_key},
         json={
             "inputs": [
                 {"image": {"source": "data:image/*;base64," + base64.b64encode(image[0]).decode()}}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.builders import onnx_identity
 from tests.client.identity import IDENTITY_PREPROCESSING, IMAGE_HEIGHT, IMAGE_WIDTH
-from tests.client.servers import (
+from tests.servers import (
     FlakyProxy,
     VulcainServer,
     file_server,

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from tests.client.identity import IDENTITY_PREPROCESSING
-from tests.client.servers import free_port, hang_up_server
+from tests.servers import free_port, hang_up_server
 from vulcain.client import Client, ClientError, ServerError, TransportError
 
 

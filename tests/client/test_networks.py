@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.client.identity import IDENTITY_PREPROCESSING
-from tests.client.servers import VulcainServer
+from tests.servers import VulcainServer
 from vulcain.client import Client, ClientError, Network, TaskError
 
 

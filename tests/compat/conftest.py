@@ -11,7 +11,7 @@ import pytest
 
 from tests.builders import onnx_identity
 from tests.client.identity import IMAGE_HEIGHT, IMAGE_WIDTH
-from tests.client.servers import VulcainServer, file_server, vulcain_server
+from tests.servers import VulcainServer, file_server, vulcain_server
 
 
 @pytest.fixture(scope="session")

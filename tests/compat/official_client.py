@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.client.identity import IDENTITY_PREPROCESSING
-from tests.client.servers import VulcainServer
+from tests.servers import VulcainServer
 
 VERSIONS = ("0.9.4", "1.0.0")
 COMPAT_VENVS = Path(sys.prefix) / "compat"

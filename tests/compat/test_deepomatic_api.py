@@ -47,7 +47,8 @@ def test_create_with_files_and_preprocessing(flow):
 
 def test_retrieve_by_id_and_by_public_slug(flow):
     created = _ok(flow, "create")
-    assert _ok(flow, "retrieve_by_id")["id"] == created["id"]
+    retrieved = _ok(flow, "retrieve_by_id")
+    assert (retrieved["id"], retrieved["name"]) == (created["id"], created["name"])
     assert _ok(flow, "publish") in (200, 201)
     assert _ok(flow, "retrieve_by_slug")["id"] == created["id"]
 

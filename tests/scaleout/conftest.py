@@ -14,7 +14,7 @@ import pytest
 import redis
 from moto.server import ThreadedMotoServer
 
-from tests.client.servers import free_port
+from tests.servers import free_port
 from tests.tasks.conftest import identity_model, image
 
 __all__ = ["identity_model", "image"]

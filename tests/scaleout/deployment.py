@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from tests.client.servers import free_port
-
-VULCAIN_BIN = Path(sys.executable).with_name("vulcain")
-START_TIMEOUT_S = 90.0
+from tests.servers import (
+    VULCAIN_BIN,
+    answers,
+    free_port,
+    stop_process,
+    vulcain_env,
+    wait_until_ready,
+)
 
 
 @dataclass
@@ -41,13 +43,7 @@ class Process:
         self.popen.wait()
 
     def stop(self) -> None:
-        if not self.alive():
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_process(self.popen, timeout_s=30.0)
 
 
 @dataclass
@@ -87,18 +83,14 @@ class Deployment:
         return process
 
     def wait_ready(self, process: Process) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not process.alive():
-                raise RuntimeError(f"{process.name} exited:\n{process.log()}")
+        """A replica is ready when it answers ``/health``, a worker when Celery logs it."""
+
+        def ready() -> bool:
             if process.url:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(process.url + "/health", timeout=2).status_code == 200:
-                        return
-            elif " ready." in process.log():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{process.name} not ready after {START_TIMEOUT_S} s:\n{process.log()}")
+                return answers(process.url + "/health")
+            return " ready." in process.log()
+
+        wait_until_ready(process.popen, ready, process.log, process.name)
 
     def live_workers(self) -> list[Process]:
         return [worker for worker in self.workers if worker.alive()]
@@ -167,7 +159,5 @@ def infer(http: httpx.Client, network_id: int, source: str, output: str = "out")
     return response.json()["task_id"]
 
 
-def env_of(**settings: str) -> dict[str, str]:
-    """This environment without VULCAIN_* settings of the caller, plus ``settings``."""
-    base = {key: value for key, value in os.environ.items() if not key.startswith("VULCAIN_")}
-    return {**base, **settings}
+env_of = vulcain_env
+"""This environment without VULCAIN_* settings of the caller, plus ``settings``."""

@@ -12,7 +12,7 @@ import pytest
 from kombu import Connection
 from sqlalchemy import select, update
 
-from tests.client.servers import free_port
+from tests.servers import free_port
 from tests.tasks.test_runner import create_identity
 from vulcain.db.database import Database
 from vulcain.db.models import AccountRow, TaskRow, utcnow

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.api.live_server import free_port
+from tests.servers import free_port
 from vulcain.db.database import Database
 from vulcain.tasks.shared_events import (
     PG_CHANNEL,

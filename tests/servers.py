@@ -1,6 +1,8 @@
-"""Real servers for client tests: a Vulcain process, an image file server, a flaky proxy.
+"""Real servers for the tests that talk HTTP: a ``vulcain serve`` process, an image file
+server, a flaky proxy, a port that hangs up; and the pieces every process-starting helper
+shares (free port, clean environment, wait until ready).
 
-Shared by tests/client and tests/compat (which imports it as ``tests.client.servers``).
+Used by tests/api, tests/client, tests/compat, tests/scaleout and the benchmarks.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,12 +25,58 @@ import httpx
 
 VULCAIN_BIN = Path(sys.executable).with_name("vulcain")
 START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 15.0
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
+
+
+def vulcain_env(**variables: str) -> dict[str, str]:
+    """This process's environment without its ``VULCAIN_*`` variables (a developer's
+    settings must not reach a test server), plus ``variables``."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith("VULCAIN_")}
+    return {**base, **variables}
+
+
+def answers(url: str) -> bool:
+    """Whether ``GET url`` answers 200 right now."""
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    log: Callable[[], str],
+    name: str = "vulcain serve",
+    timeout_s: float = START_TIMEOUT_S,
+) -> None:
+    """Poll ``ready`` until it holds; raise with the process's ``log`` if the process exits
+    first or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log()}")
+        if ready():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} not ready after {timeout_s:.0f} s:\n{log()}")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """Terminate ``process`` (if a test has not killed it already), kill it if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass
@@ -38,6 +86,8 @@ class VulcainServer:
     data_dir: Path
     env: dict[str, str]
     log_path: Path
+    process: subprocess.Popen[bytes]
+    """The ``vulcain serve`` process itself, for tests that kill it."""
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -57,56 +107,42 @@ class VulcainServer:
 
 
 @contextmanager
-def vulcain_server(tmp_dir: Path, **extra_env: str) -> Iterator[VulcainServer]:
-    """Run ``vulcain serve`` on a free port with its data in ``tmp_dir``, an admin key, and
-    image URLs to 127.0.0.1 allowed; stop it on exit."""
+def vulcain_server(
+    tmp_dir: Path, *, api_key: str | None = None, **settings: str
+) -> Iterator[VulcainServer]:
+    """Run ``vulcain serve`` on a free port with its data in ``tmp_dir / "data"``, an admin
+    key (``api_key`` or a new one), 2 workers and image URLs to 127.0.0.1 allowed; stop it
+    on exit unless the test killed ``process``.
+
+    ``settings`` override any setting by its name, as ``VULCAIN_<NAME>``: for instance
+    ``workers="1"``, ``max_upload_bytes="1000000"``, or ``fetch_allow_hosts=""`` to refuse
+    loopback URLs again. Run again on the same ``tmp_dir`` with the same ``api_key``, it
+    restarts on the data of the previous run; ``log_path`` keeps the output of both runs.
+    """
     port = free_port()
-    api_key = "test-" + secrets.token_hex(16)
+    api_key = api_key or "test-" + secrets.token_hex(16)
     data_dir = tmp_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "VULCAIN_HOST": "127.0.0.1",
-        "VULCAIN_PORT": str(port),
-        "VULCAIN_DATA_DIR": str(data_dir),
-        "VULCAIN_BOOTSTRAP_API_KEY": api_key,
-        "VULCAIN_FETCH_ALLOW_HOSTS": "127.0.0.1",
-        "VULCAIN_WORKERS": "2",
-        **extra_env,
-    }
-    for name in ("VULCAIN_DATABASE_URL", "VULCAIN_STORAGE_URL"):
-        env.pop(name, None)
+    defaults = {"fetch_allow_hosts": "127.0.0.1", "workers": "2"}
+    env = vulcain_env(
+        VULCAIN_HOST="127.0.0.1",
+        VULCAIN_PORT=str(port),
+        VULCAIN_DATA_DIR=str(data_dir),
+        VULCAIN_BOOTSTRAP_API_KEY=api_key,
+        **{f"VULCAIN_{name.upper()}": value for name, value in {**defaults, **settings}.items()},
+    )
     log_path = tmp_dir / "server.log"
     url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [str(VULCAIN_BIN), "serve"], env=env, cwd=tmp_dir, stdout=log, stderr=subprocess.STDOUT
         )
-        server = VulcainServer(url, api_key, data_dir, env, log_path)
+        server = VulcainServer(url, api_key, data_dir, env, log_path, process)
         try:
-            _wait_healthy(process, url, server)
+            wait_until_ready(process, partial(answers, url + "/health"), server.log)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], url: str, server: VulcainServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"vulcain serve exited with {process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"vulcain serve not healthy after {START_TIMEOUT_S} s:\n{server.log()}")
+            stop_process(process)
 
 
 @contextmanager
