@@ -13,34 +13,15 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+from _inputs import make_jpegs
 
+from vulcain.inference.means import fit_mean
 from vulcain.inference.preprocessing import preprocess
 from vulcain.inference.regions import apply_region
 from vulcain.inference.sources import decode_image
 from vulcain.schemas import BoundingBox, ImagePreprocessing
 
 MAX_PIXELS = 100_000_000
-
-
-def make_jpegs(count: int, width: int = 1280, height: int = 800) -> list[bytes]:
-    rng = np.random.default_rng(0)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    jpegs = []
-    for index in range(count):
-        waves = np.stack(
-            [
-                127 + 100 * np.sin(xs / (17 + index) + ys / 29),
-                127 + 100 * np.cos(ys / (11 + index)),
-                127 + 100 * np.sin((xs + ys) / 41),
-            ],
-            axis=2,
-        )
-        noise = rng.normal(0, 25, (height, width, 3))
-        image = np.clip(waves + noise, 0, 255).astype(np.uint8)
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        assert ok
-        jpegs.append(encoded.tobytes())
-    return jpegs
 
 
 def best_rate(work: Callable[[], None], count: int, repeats: int) -> float:
@@ -58,9 +39,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    jpegs = make_jpegs(args.images)
+    jpegs = make_jpegs(args.images, width=1280, height=800)
     mean = np.array([104.0, 117.0, 123.0], np.float32).reshape(3, 1, 1)
     mean_image = np.random.default_rng(1).uniform(0, 255, (3, 256, 256)).astype(np.float32)
+    # The engine fits a mean image to a fixed target once, when the network loads.
+    mean_image = fit_mean(mean_image, "NCHW", (3, 224, 224))
     squash = ImagePreprocessing(target_size="224x224", resize_type="SQUASH")
     crop_rgb = ImagePreprocessing(target_size="224x224", resize_type="CROP", color_channels="RGB")
     network = ImagePreprocessing(target_size="600", resize_type="NETWORK")

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.api.conftest import ADMIN_KEY, create_onnx
+from tests.api.conftest import create_onnx
 from vulcain.config import Settings
 
 FETCH_MAX_BYTES = 4096
 
 
 @pytest.fixture
-def api_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path / "data",
-        database_url="",
-        storage_url="",
-        workers=1,
-        bootstrap_api_key=ADMIN_KEY,
-        task_wait_max_seconds=5,
-        max_upload_bytes=256 * 1024,
-        fetch_max_bytes=FETCH_MAX_BYTES,
-    )
+def api_settings(api_settings: Settings) -> Settings:
+    return api_settings.model_copy(update={"fetch_max_bytes": FETCH_MAX_BYTES})
 
 
 def test_an_image_file_part_over_the_fetch_cap_is_a_413_and_no_task(client, admin, onnx_files):
