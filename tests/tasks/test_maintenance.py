@@ -68,7 +68,8 @@ def test_purge_removes_old_finished_inference_tasks_only(services, account):
             session.flush()
             session.add(InferenceRequestRow(task_id=row.id, body=b"{}"))
             ids[label] = row.id
-    assert purge_finished(services.db, utcnow() - timedelta(days=1)) >= 2
+    # The services' own purge loop may remove some of them first: the outcome is checked.
+    purge_finished(services.db, utcnow() - timedelta(days=1))
     with services.db.session() as session:
         left = set(session.scalars(select(TaskRow.name).where(TaskRow.id.in_(ids.values()))))
         requests = set(

@@ -59,12 +59,12 @@ def recover_pending(db: Database, queue: TaskQueue, events: TaskEvents) -> list[
 
 def purge_finished(db: Database, older_than: datetime) -> int:
     """Delete finished inference tasks last updated before ``older_than``, with their
-    stored requests. Returns how many tasks went."""
+    stored requests. Returns how many tasks this call removed. Replicas purging at the
+    same time take turns, so when a call returns nothing it selects is left."""
     purged = 0
     while True:
         with db.session() as session:
-            if not advisory_lock(session, _PURGE_LOCK_ID, wait=False):
-                return purged
+            advisory_lock(session, _PURGE_LOCK_ID)
             ids = session.scalars(
                 select(TaskRow.id)
                 .where(
