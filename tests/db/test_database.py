@@ -28,19 +28,27 @@ def test_migrations_create_every_table_and_run_twice(db: Database):
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
 
 
-def test_dates_come_back_aware_in_utc(db: Database):
-    local = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+def stored_create_date(db: Database, name: str, create_date: datetime) -> datetime:
+    """Write an account created at ``create_date``; read its date back in a new session."""
     with db.session() as session:
-        row = AccountRow(name="dates", app_id="dates-app", api_key_hash="d" * 64, create_date=local)
+        row = AccountRow(
+            name=name, app_id=f"{name}-app", api_key_hash=name[0] * 64, create_date=create_date
+        )
         session.add(row)
         session.flush()
         account_id = row.id
     with db.session() as session:
         stored = session.get(AccountRow, account_id)
         assert stored is not None
-        assert stored.create_date == local
-        assert stored.create_date.utcoffset() == timedelta(0)
-        assert stored.create_date.hour == 10
+        return stored.create_date
+
+
+def test_dates_come_back_aware_in_utc(db: Database):
+    local = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    stored = stored_create_date(db, "dates", local)
+    assert stored == local
+    assert stored.utcoffset() == timedelta(0)
+    assert stored.hour == 10
 
 
 def test_session_rolls_back_on_error(db: Database):
@@ -93,17 +101,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
 
 def test_now_is_stored_with_microseconds(db: Database):
     moment = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-    with db.session() as session:
-        row = AccountRow(
-            name="micro", app_id="micro-app", api_key_hash="m" * 64, create_date=moment
-        )
-        session.add(row)
-        session.flush()
-        account_id = row.id
-    with db.session() as session:
-        stored = session.get(AccountRow, account_id)
-        assert stored is not None
-        assert stored.create_date == moment
+    assert stored_create_date(db, "micro", moment) == moment
 
 
 def test_advisory_lock_is_held_until_the_transaction_ends(db: Database):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -7,32 +8,30 @@ import pytest
 from tests import builders
 
 
+def _built(factory: pytest.TempPathFactory, build: Callable[[Path], object]) -> Path:
+    folder = factory.mktemp(build.__name__)
+    build(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tf_small_cnn_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tf_small_cnn")
-    builders.tf_small_cnn(folder)
-    return folder
+    return _built(tmp_path_factory, builders.tf_small_cnn)
 
 
 @pytest.fixture(scope="session")
 def tf_identity_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tf_identity")
-    builders.tf_identity(folder)
-    return folder
+    return _built(tmp_path_factory, builders.tf_identity)
 
 
 @pytest.fixture(scope="session")
 def caffe_small_cnn_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("caffe_small_cnn")
-    builders.caffe_small_cnn(folder)
-    return folder
+    return _built(tmp_path_factory, builders.caffe_small_cnn)
 
 
 @pytest.fixture(scope="session")
 def onnx_small_cnn_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("onnx_small_cnn")
-    builders.onnx_small_cnn(folder)
-    return folder
+    return _built(tmp_path_factory, builders.onnx_small_cnn)
 
 
 def images(batch: int, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0):
