@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     """How often the purge of old inference tasks runs."""
     task_wait_max_seconds: float = Field(default=60, ge=0)
     """Longest a client may wait for a task to finish in one request (long-poll)."""
+    task_poll_grace_ms: float = Field(default=50, ge=0, le=1000)
+    """How long ``GET /tasks/{id}`` without ``wait`` may hold for an inference this process
+    is already running (never one merely queued), so that a client polling without
+    long-poll gets the result at its first look (0: answer at once)."""
     max_models: int = Field(default=8, ge=1)
     """Loaded networks kept in the engine's cache."""
     models_memory_mb: float = Field(default=0, ge=0)

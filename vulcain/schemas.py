@@ -150,13 +150,14 @@ class InferenceRequest(BaseModel):
     output_tensors: list[str] = Field(min_length=1)
 
 
-def _iso_utc(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
+    """``value`` in ISO 8601 UTC with microseconds and a ``Z``."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-UtcDatetime = Annotated[datetime, PlainSerializer(_iso_utc, return_type=str, when_used="json")]
+UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
 """A datetime shown as ISO 8601 UTC with a ``Z``, e.g. ``2018-02-16T16:37:25.148189Z``."""
 
 TaskStatus = Literal["pending", "success", "error"]

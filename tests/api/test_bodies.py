@@ -218,7 +218,10 @@ def test_urlencoded_plain_values_are_decoded_once():
 def test_json_document():
     assert parse_json_document(b"  ") == {}
     assert parse_json_document(b'{"a": 1}') == {"a": 1}
-    with pytest.raises(BadRequest, match=r"not valid JSON: Expecting value at line 1 column 7"):
+    with pytest.raises(
+        BadRequest,
+        match=r"not valid JSON: unexpected character, expected a JSON value at line 1 column 7",
+    ):
         parse_json_document(b'{"a": }')
     with pytest.raises(BadRequest, match="must be an object"):
         parse_json_document(b"[1]")

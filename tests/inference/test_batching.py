@@ -12,7 +12,9 @@ import pytest
 from tests import builders
 from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
 from vulcain.errors import ImageError
-from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec, task_data
+from vulcain.inference.engine import Engine
+from vulcain.inference.network_spec import NetworkSpec
+from vulcain.inference.settings import EngineSettings
 
 SMALL_CNNS: dict[str, tuple[Callable[..., dict[str, Path]], str, str]] = {
     "onnx": (builders.onnx_small_cnn, "onnx", "NCHW"),
@@ -60,17 +62,17 @@ def test_batched_results_equal_results_alone(tmp_path: Path, kind: str) -> None:
             batching_engine.submit(network, request(image, outputs=outputs))
             for image, outputs in zip(images, names, strict=True)
         ]
-        together = [task_data(future.result(timeout=60)) for future in futures]
+        together = [future.result(timeout=60) for future in futures]
         sizes = batching_engine._models.get(network).batcher.batch_sizes
     finally:
         batching_engine.close()
 
     assert max(sizes) > 1, f"no batch formed: {sizes}"
     for one, other in zip(alone, together, strict=True):
-        assert [t["name"] for t in one["tensors"]] == [t["name"] for t in other["tensors"]]
-        for a, b in zip(one["tensors"], other["tensors"], strict=True):
-            assert a["shape"] == b["shape"] and a["shape"][0] == 1
-            np.testing.assert_array_equal(np.float32(a["data"]), np.float32(b["data"]))
+        assert list(one) == list(other)
+        for name, tensor in one.items():
+            assert tensor.shape == other[name].shape and tensor.shape[0] == 1
+            np.testing.assert_array_equal(tensor, other[name])
 
 
 def test_a_bad_request_fails_alone(tmp_path: Path) -> None:
@@ -82,11 +84,11 @@ def test_a_bad_request_fails_alone(tmp_path: Path) -> None:
         futures = [batching_engine.submit(network, request(s, outputs=["prob"])) for s in sources]
         with pytest.raises(ImageError):
             futures[3].result(timeout=60)
-        good = [task_data(f.result(timeout=60)) for i, f in enumerate(futures) if i != 3]
+        good = [f.result(timeout=60) for i, f in enumerate(futures) if i != 3]
     finally:
         batching_engine.close()
     assert len(good) == 7
-    assert all(len(result["tensors"][0]["data"]) == builders.SMALL_CNN_CLASSES for result in good)
+    assert all(result["prob"].shape == (1, builders.SMALL_CNN_CLASSES) for result in good)
 
 
 def test_unbatched_networks_run_one_at_a_time(tmp_path: Path) -> None:
@@ -118,8 +120,8 @@ def test_network_resized_inputs_of_different_sizes_are_not_mixed(tmp_path: Path)
             batching_engine.submit(network, request(png(sample_image(h, w)), outputs=["out"]))
             for h, w in shapes
         ]
-        results = [task_data(future.result(timeout=60)) for future in futures]
+        results = [future.result(timeout=60) for future in futures]
     finally:
         batching_engine.close()
     expected = [[1, 3, 15, 20], [1, 3, 20, 15], [1, 3, 15, 20], [1, 3, 20, 20], [1, 3, 20, 15]]
-    assert [result["tensors"][0]["shape"] for result in results] == expected
+    assert [list(result["out"].shape) for result in results] == expected

@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 from tests import builders
-from vulcain.errors import BadRequest, ImageError, ModelError, UnknownTensorError
-from vulcain.inference.engine import Engine, EngineSettings, NetworkSpec
+from vulcain.errors import ImageError, ModelError, UnknownTensorError
+from vulcain.inference.engine import Engine
+from vulcain.inference.network_spec import NetworkSpec
+from vulcain.inference.settings import EngineSettings
 from vulcain.schemas import InferenceRequest, Preprocessing
 
 
@@ -118,10 +120,10 @@ def request(*sources: str | bytes, outputs: list[str], **image: object) -> Infer
     )
 
 
-def tensor_of(result: dict, index: int = 0) -> np.ndarray:
-    tensor = result["tensors"][index]
-    assert tensor["shape"] == tensor["dims"]
-    return np.asarray(tensor["data"], dtype=np.float32).reshape(tensor["shape"])
+def tensor_of(result: dict[str, np.ndarray]) -> np.ndarray:
+    """The one tensor of an engine result."""
+    (tensor,) = result.values()
+    return tensor
 
 
 CASES = [
@@ -227,8 +229,6 @@ def test_request_errors_are_sentences(tmp_path: Path, engine_for) -> None:
     )
     engine = engine_for(blobs)
     image = png(sample_image())
-    with pytest.raises(BadRequest, match="takes 1 input"):
-        engine.infer(network, request(image, image, outputs=["out"]))
     with pytest.raises(UnknownTensorError, match="nope"):
         engine.infer(network, request(image, outputs=["nope"]))
     with pytest.raises(ImageError):
@@ -267,12 +267,16 @@ def test_cache_keeps_at_most_max_models_and_reloads(tmp_path: Path, engine_for) 
     second, _ = make_network(files, "onnx", preprocessing, network_id=2)
     engine = engine_for(blobs, max_models=1)
     image = png(sample_image())
-    expected = engine.infer(first, request(image, outputs=["out"]))
+    expected = tensor_of(engine.infer(first, request(image, outputs=["out"])))
     engine.infer(second, request(image, outputs=["out"]))
     assert engine._models._models.keys() == {2}
-    assert engine.infer(first, request(image, outputs=["out"])) == expected
+    np.testing.assert_array_equal(
+        tensor_of(engine.infer(first, request(image, outputs=["out"]))), expected
+    )
     engine.evict(1)
-    assert engine.infer(first, request(image, outputs=["out"])) == expected
+    np.testing.assert_array_equal(
+        tensor_of(engine.infer(first, request(image, outputs=["out"]))), expected
+    )
 
 
 def test_an_id_naming_other_files_gets_its_own_model(tmp_path: Path, engine_for) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import threading
@@ -124,7 +125,7 @@ def test_a_replica_publishes_persistent_task_ids_and_runs_nothing(
     assert message.headers["task"] == RUN_TASK
     assert message.properties["delivery_mode"] == 2
     assert json.loads(message.body)[0] == [network.task_id]
-    assert broker_services.tasks.get(account, network.task_id).status == "pending"
+    assert asyncio.run(broker_services.tasks.get(account, network.task_id)).status == "pending"
     with Connection(broker_settings.broker_url) as connection:
         declared = connection.default_channel.queue_declare(
             broker_settings.task_queue, passive=True
@@ -165,7 +166,7 @@ def test_a_create_succeeds_while_the_broker_is_down_and_the_task_stays_pending(
     try:
         account = services.accounts.create("offline")[0]
         network = create_identity(services, account, identity_model)
-        assert services.tasks.get(account, network.task_id).status == "pending"
+        assert asyncio.run(services.tasks.get(account, network.task_id)).status == "pending"
         assert services.queue.backlog() is None
     finally:
         services.close()

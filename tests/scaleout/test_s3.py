@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -153,7 +154,7 @@ def test_networks_deploy_and_infer_from_s3(
     try:
         account = services.accounts.create("s3 user")[0]
         network = create_identity(services, account, identity_model)
-        assert services.tasks.wait(account, network.task_id, 30).status == "success"
+        assert asyncio.run(services.tasks.wait(account, network.task_id, 30)).status == "success"
         keys = list(_objects(s3_endpoint, bucket))
         assert keys and all(key.startswith("vulcain/") for key in keys)
     finally:
@@ -164,8 +165,8 @@ def test_networks_deploy_and_infer_from_s3(
     )
     other.start()
     try:
-        task_id = other.networks.infer(account, network.id, png_request(image))
-        task = other.tasks.wait(account, task_id, 30)
+        task_id = asyncio.run(other.networks.infer(account, network.id, png_request(image)))
+        task = asyncio.run(other.tasks.wait(account, task_id, 30))
         assert task.status == "success", task.error
         assert other.storage.cache.downloads == len(identity_model)  # type: ignore[attr-defined]
         other.networks.delete(account, network.id)

@@ -3,6 +3,7 @@ load: the deployed network's tensor names are read by them alone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,7 +37,7 @@ def statements(db: Database) -> Iterator[list[str]]:
 def deployed(services: Services, account: Account, outputs: list[str]) -> Network:
     """A network whose deployment succeeded with these output names."""
     network = create(services, account)
-    services.tasks.wait(account, network.task_id, 30)
+    asyncio.run(services.tasks.wait(account, network.task_id, 30))
     with services.db.session() as session:
         deployment = session.get(TaskRow, network.task_id)
         deployment.status, deployment.error = "success", None
@@ -55,7 +56,7 @@ def test_tensor_names_are_loaded_by_inference_checks_only(services, account):
     assert seen
     assert not [sql for sql in seen if "outputs" in sql or "inputs" in sql]
     with statements(services.db) as seen:
-        services.networks.infer(account, network.id, request(outputs=("op2999",)))
+        asyncio.run(services.networks.infer(account, network.id, request(outputs=("op2999",))))
     assert [sql for sql in seen if "networks.outputs" in sql]
 
 
@@ -63,18 +64,22 @@ def test_an_onnx_name_with_a_port_it_does_not_have_is_unknown(services, account)
     network = deployed(services, account, ["out", "hidden"])
     for asked in ("out:0", "hidden:0"):
         with pytest.raises(UnknownTensorError) as refused:
-            services.networks.infer(account, network.id, request(outputs=(asked,)))
+            asyncio.run(services.networks.infer(account, network.id, request(outputs=(asked,))))
         assert (
             refused.value.message
             == UnknownTensorError.for_names([asked], ["out", "hidden"]).message
         )
         assert refused.value.fields == {"output_tensors": f"unknown names: {asked}"}
-    assert services.networks.infer(account, network.id, request(outputs=("out", "hidden")))
+    assert asyncio.run(
+        services.networks.infer(account, network.id, request(outputs=("out", "hidden")))
+    )
 
 
 def test_a_tensor_name_without_its_port_is_unknown_unless_stored(services, account):
     network = deployed(services, account, ["prob:0", "logits", "logits:0"])
     with pytest.raises(UnknownTensorError, match="'prob'"):
-        services.networks.infer(account, network.id, request(outputs=("prob",)))
-    assert services.networks.infer(account, network.id, request(outputs=("prob:0", "logits")))
-    assert services.networks.infer(account, network.id, request(outputs=("logits:0",)))
+        asyncio.run(services.networks.infer(account, network.id, request(outputs=("prob",))))
+    assert asyncio.run(
+        services.networks.infer(account, network.id, request(outputs=("prob:0", "logits")))
+    )
+    assert asyncio.run(services.networks.infer(account, network.id, request(outputs=("logits:0",))))

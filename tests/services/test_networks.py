@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import uuid
@@ -64,7 +65,7 @@ def test_create_stores_the_network_its_files_and_a_deploy_task(services, account
     assert network.model_dump(mode="json")["update_date"].endswith("Z")
     sha = hashlib.sha256(content).hexdigest()
     assert (settings.data_dir / "blobs" / sha[:2] / sha).read_bytes() == content
-    task = services.tasks.get(account, network.task_id)
+    task = asyncio.run(services.tasks.get(account, network.task_id))
     assert task.name == f"deploy network {network.id}"
     with services.db.session() as session:
         files = session.scalars(
@@ -94,8 +95,8 @@ def test_get_list_update_and_isolation(services, account, other_account):
         lambda: services.networks.get(other_account, first.id),
         lambda: services.networks.update(other_account, first.id, NetworkUpdate(name="x")),
         lambda: services.networks.delete(other_account, first.id),
-        lambda: services.networks.infer(other_account, first.id, request()),
-        lambda: services.tasks.get(other_account, first.task_id),
+        lambda: asyncio.run(services.networks.infer(other_account, first.id, request())),
+        lambda: asyncio.run(services.tasks.get(other_account, first.task_id)),
     ):
         with pytest.raises(NotFound):
             call()
@@ -196,23 +197,25 @@ def test_identical_files_are_stored_once_and_removed_with_the_last_user(
     services.networks.delete(admin, slug)
     assert not blob.exists()
     with pytest.raises(NotFound):
-        services.networks.infer(account, second.id, request())
+        asyncio.run(services.networks.infer(account, second.id, request()))
 
 
 def test_infer_checks_inputs_and_stores_a_task(services, account):
     network = create(services, account, preprocessing=preprocessing(inputs=2))
     with pytest.raises(BadRequest, match=r"takes 2 input\(s\) \(in0, in1\)"):
-        services.networks.infer(account, network.id, request(inputs=1))
-    services.tasks.wait(account, network.task_id, 30)
+        asyncio.run(services.networks.infer(account, network.id, request(inputs=1)))
+    asyncio.run(services.tasks.wait(account, network.task_id, 30))
     with services.db.session() as session:
         deployment = session.get(TaskRow, network.task_id)
         deployment.status, deployment.error = "success", None
         row = session.get(NetworkRow, network.id)
         row.outputs = ["out", "hidden:0"]
     with pytest.raises(BadRequest, match="Unknown output name 'nope'"):
-        services.networks.infer(account, network.id, request(2, ("out", "nope")))
-    task_id = services.networks.infer(account, network.id, request(2, ("out", "hidden:0")))
-    task = services.tasks.get(account, task_id)
+        asyncio.run(services.networks.infer(account, network.id, request(2, ("out", "nope"))))
+    task_id = asyncio.run(
+        services.networks.infer(account, network.id, request(2, ("out", "hidden:0")))
+    )
+    task = asyncio.run(services.tasks.get(account, task_id))
     assert task.name == f"inference on network {network.id}"
 
 
@@ -221,7 +224,7 @@ def test_infer_refuses_an_image_larger_than_the_fetch_cap(settings, account):
     small.start()
     try:
         network = create(small, account)
-        small.tasks.wait(account, network.task_id, 30)
+        asyncio.run(small.tasks.wait(account, network.task_id, 30))
         with small.db.session() as session:
             deployment = session.get(TaskRow, network.task_id)
             deployment.status, deployment.error = "success", None
@@ -230,20 +233,20 @@ def test_infer_refuses_an_image_larger_than_the_fetch_cap(settings, account):
         )
         before = task_rows(small, account)
         with pytest.raises(PayloadTooLarge, match=r"inputs\[0\]\.image\.source: .*1025 bytes"):
-            small.networks.infer(account, network.id, big)
+            asyncio.run(small.networks.infer(account, network.id, big))
         assert task_rows(small, account) == before
         big.inputs[0].image.source = b"x" * 1024
-        assert small.networks.infer(account, network.id, big) > 0
+        assert asyncio.run(small.networks.infer(account, network.id, big)) > 0
     finally:
         small.close()
 
 
 def test_infer_refuses_a_network_whose_deployment_failed(services, account):
     network = create(services, account)
-    task = services.tasks.wait(account, network.task_id, 30)
+    task = asyncio.run(services.tasks.wait(account, network.task_id, 30))
     assert task.status == "error" and "model.onnx" in task.error
     with pytest.raises(BadRequest, match=r"deployment failed.*model\.onnx"):
-        services.networks.infer(account, network.id, request())
+        asyncio.run(services.networks.infer(account, network.id, request()))
 
 
 def test_pagination_bounds(services, account):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from datetime import timedelta
 
+import orjson
 from sqlalchemy import delete, select, update
 
 from tests.tasks.conftest import png_request
@@ -19,11 +21,11 @@ def test_tasks_left_pending_by_a_crash_are_recovered_at_start(
     settings, services, account, identity_model, image
 ):
     network = create_identity(services, account, identity_model)
-    assert services.tasks.wait(account, network.task_id, 30).status == "success"
-    kept = services.networks.infer(account, network.id, png_request(image))
-    lost = services.networks.infer(account, network.id, png_request(image))
+    assert asyncio.run(services.tasks.wait(account, network.task_id, 30)).status == "success"
+    kept = asyncio.run(services.networks.infer(account, network.id, png_request(image)))
+    lost = asyncio.run(services.networks.infer(account, network.id, png_request(image)))
     for task_id in (kept, lost):
-        services.tasks.wait(account, task_id, 30)
+        asyncio.run(services.tasks.wait(account, task_id, 30))
     services.close()
 
     # What a kill leaves behind: tasks still pending, one request never stored.
@@ -40,13 +42,14 @@ def test_tasks_left_pending_by_a_crash_are_recovered_at_start(
     restarted = Services(settings, out=io.StringIO())
     restarted.start()
     try:
-        deployment = restarted.tasks.wait(account, network.task_id, 30)
-        inference = restarted.tasks.wait(account, kept, 30)
-        gone = restarted.tasks.wait(account, lost, 30)
+        deployment = asyncio.run(restarted.tasks.wait(account, network.task_id, 30))
+        inference = asyncio.run(restarted.tasks.wait(account, kept, 30))
+        gone = asyncio.run(restarted.tasks.wait(account, lost, 30))
     finally:
         restarted.close()
     assert deployment.status == "success"
-    assert inference.status == "success" and inference.data["tensors"][0]["name"] == "out"
+    assert inference.status == "success"
+    assert orjson.loads(inference.data)["tensors"][0]["name"] == "out"
     assert gone.status == "error" and gone.error == REQUEST_GONE
 
 

@@ -1,18 +1,22 @@
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
 
 import numpy as np
+import orjson
 from sqlalchemy import select
 
 from tests.services.conftest import open_files
 from tests.tasks.conftest import IDENTITY_PREPROCESSING, png_request
+from vulcain.db.database import Database
 from vulcain.db.models import NetworkRow, TaskRow
 from vulcain.services import Services
+from vulcain.tasks.payloads import InferenceWork
 from vulcain.tasks.queue import TaskQueue
-from vulcain.tasks.runner import INTERNAL_ERROR, TaskRunner
+from vulcain.tasks.runner import INTERNAL_ERROR
 
 
 def create_identity(services, account, identity_model):
@@ -34,9 +38,9 @@ def create_identity(services, account, identity_model):
 
 def test_deploy_then_inference_on_a_real_onnx_network(services, account, identity_model, image):
     network = create_identity(services, account, identity_model)
-    deployment = services.tasks.wait(account, network.task_id, 30)
+    deployment = asyncio.run(services.tasks.wait(account, network.task_id, 30))
     assert deployment.status == "success", deployment.error
-    [spec] = deployment.data["inputs"]
+    [spec] = orjson.loads(deployment.data)["inputs"]
     assert spec["name"] == "data" and spec["dtype"] == "float32"
     assert spec["shape"] == [None, 3, None, None]
     with services.db.session() as session:
@@ -44,10 +48,10 @@ def test_deploy_then_inference_on_a_real_onnx_network(services, account, identit
         assert "out" in row.outputs
         assert row.inputs == [spec]
 
-    task_id = services.networks.infer(account, network.id, png_request(image))
-    task = services.tasks.wait(account, task_id, 30)
+    task_id = asyncio.run(services.networks.infer(account, network.id, png_request(image)))
+    task = asyncio.run(services.tasks.wait(account, task_id, 30))
     assert task.status == "success", task.error
-    [tensor] = task.data["tensors"]
+    [tensor] = orjson.loads(task.data)["tensors"]
     assert tensor["name"] == "out"
     assert tensor["shape"] == tensor["dims"] == [1, 3, 6, 8]
     expected = image.astype(np.float32).transpose(2, 0, 1).ravel()
@@ -56,19 +60,20 @@ def test_deploy_then_inference_on_a_real_onnx_network(services, account, identit
 
 def test_a_finished_task_is_not_run_or_written_again(services, account, identity_model):
     network = create_identity(services, account, identity_model)
-    done = services.tasks.wait(account, network.task_id, 30)
+    done = asyncio.run(services.tasks.wait(account, network.task_id, 30))
     assert done.status == "success"
     services.runner(network.task_id)
     assert not services.runner.finish(network.task_id, error="late duplicate")
-    assert services.tasks.get(account, network.task_id) == done
+    assert asyncio.run(services.tasks.get(account, network.task_id)) == done
 
 
 def test_unreadable_image_ends_the_task_in_error(services, account, identity_model, image):
     network = create_identity(services, account, identity_model)
-    services.tasks.wait(account, network.task_id, 30)
+    asyncio.run(services.tasks.wait(account, network.task_id, 30))
     request = png_request(image)
     request.inputs[0].image.source = b"not an image at all"
-    task = services.tasks.wait(account, services.networks.infer(account, network.id, request), 30)
+    task_id = asyncio.run(services.networks.infer(account, network.id, request))
+    task = asyncio.run(services.tasks.wait(account, task_id, 30))
     assert task.status == "error"
     assert task.error and task.error != INTERNAL_ERROR
 
@@ -80,14 +85,14 @@ def test_wait_returns_at_the_timeout_or_when_woken(services, account):
         session.flush()
         task_id = row.id
     started = time.monotonic()
-    assert services.tasks.wait(account, task_id, 0.3).status == "pending"
+    assert asyncio.run(services.tasks.wait(account, task_id, 0.3)).status == "pending"
     assert time.monotonic() - started >= 0.3
 
-    finisher = threading.Timer(0.2, services.runner.finish, args=(task_id,), kwargs={"data": {}})
+    finisher = threading.Timer(0.2, services.runner.finish, args=(task_id,), kwargs={"data": b"{}"})
     started = time.monotonic()
     finisher.start()
-    task = services.tasks.wait(account, task_id, 20)
-    assert task.status == "success" and task.data == {}
+    task = asyncio.run(services.tasks.wait(account, task_id, 20))
+    assert task.status == "success" and task.data == b"{}"
     assert time.monotonic() - started < 5
 
 
@@ -99,7 +104,7 @@ def test_wait_is_capped_by_the_settings(settings, services, account):
         session.flush()
         task_id = row.id
     started = time.monotonic()
-    assert services.tasks.wait(account, task_id, 3600).status == "pending"
+    assert asyncio.run(services.tasks.wait(account, task_id, 3600)).status == "pending"
     assert time.monotonic() - started < 2
 
 
@@ -125,13 +130,13 @@ def test_list_tasks_by_ids(services, account, other_account):
 
 
 class _HeldQueue(TaskQueue):
-    """Keeps submitted ids for the test to run by hand."""
+    """Keeps what is submitted for the test to run by hand."""
 
     def __init__(self) -> None:
-        self.submitted: list[int] = []
+        self.submitted: list[tuple[int, InferenceWork | None]] = []
 
-    def submit(self, task_id: int, work: object = None) -> None:
-        self.submitted.append(task_id)
+    def submit(self, task_id: int, work: InferenceWork | None = None) -> None:
+        self.submitted.append((task_id, work))
 
     def start(self) -> None:
         pass
@@ -140,21 +145,29 @@ class _HeldQueue(TaskQueue):
         pass
 
 
-def test_an_inference_finishing_after_the_runner_closed_is_still_written(
+def test_inferences_still_running_when_the_services_close_are_written(
     settings, identity_model, image
 ):
     queue = _HeldQueue()
     services = Services(settings, queue=queue, out=io.StringIO())
     services.start()
+    account = services.accounts.create("late")[0]
+    network = create_identity(services, account, identity_model)
+    services.runner(network.task_id)
+    for _ in range(20):
+        asyncio.run(services.networks.infer(account, network.id, png_request(image)))
+    inferences = queue.submitted[1:]
+    for task_id, work in inferences:
+        assert work is not None
+        services.runner.start_inference(task_id, work)
+    services.close()  # while the engine still holds most of them
+
+    database = Database(settings.database_url)
     try:
-        account = services.accounts.create("late")[0]
-        network = create_identity(services, account, identity_model)
-        services.runner(network.task_id)
-        task_id = services.networks.infer(account, network.id, png_request(image))
-        closed = TaskRunner(services.db, services.engine, services.events)
-        closed.close()
-        closed.start(task_id).result(timeout=30)
-        task = services.tasks.get(account, task_id)
-        assert task.status == "success", task.error
+        with database.session() as session:
+            statuses = session.scalars(
+                select(TaskRow.status).where(TaskRow.id.in_([id for id, _ in inferences]))
+            ).all()
     finally:
-        services.close()
+        database.close()
+    assert statuses == ["success"] * len(inferences)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import CapacityLimiter
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -23,14 +22,12 @@ from vulcain.api.middleware import (
     UnhandledErrorMiddleware,
 )
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
-from vulcain.api.routes import accounts, health, networks, tasks
+from vulcain.api.routes import accounts, health, inference, networks, tasks
 from vulcain.config import Settings
 from vulcain.schemas import InferenceRequest
 from vulcain.services import Services
 
 API_PREFIX = "/v0.7"
-MAX_WAITING_REQUESTS = 256
-"""Long-poll requests (``GET /tasks/{id}?wait=``) that may block a thread at once."""
 
 _BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest)
 
@@ -66,10 +63,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # No OpenTelemetry: its checks cost a share of a near-free inference on every
+        # request, and Vulcain configures no provider.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     app.state.settings = settings
-    app.state.wait_limiter = CapacityLimiter(MAX_WAITING_REQUESTS)
+    inference.install(app, API_PREFIX)
     for router in (networks.router, tasks.router, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

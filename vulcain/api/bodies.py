@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Union, get_args, get_origin
 from urllib.parse import unquote_to_bytes
 
+import orjson
 from pydantic import BaseModel
 
 from vulcain.api._flat_keys import Segment, format_path, parse_key, unflatten
@@ -54,10 +55,10 @@ def parse_json_document(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        document = json.loads(raw)
-    except UnicodeDecodeError:
-        raise BadRequest("The JSON body is not UTF-8 text.") from None
-    except json.JSONDecodeError as error:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        if "UTF-8" in error.msg:
+            raise BadRequest("The JSON body is not UTF-8 text.") from None
         raise BadRequest(
             f"The body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}."
         ) from None

@@ -30,7 +30,7 @@ class PageParams:
     limit: int
 
 
-def page_params(
+async def page_params(
     offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description="Index of the first result.")
     ] = 0,
@@ -45,6 +45,12 @@ def make_page(
     request: Request, params: PageParams, count: int, results: list[ItemT]
 ) -> Page[ItemT]:
     """The page, its links keeping every other query parameter (``task_ids``, ...)."""
+    next_url, previous_url = page_links(request, params, count)
+    return Page[ItemT](count=count, next=next_url, previous=previous_url, results=results)
+
+
+def page_links(request: Request, params: PageParams, count: int) -> tuple[str | None, str | None]:
+    """The absolute URLs of the next and the previous page, where there is one."""
     next_url = previous_url = None
     if params.offset + params.limit < count:
         next_url = str(
@@ -58,4 +64,4 @@ def make_page(
                 offset=max(0, min(params.offset, count) - params.limit), limit=params.limit
             )
         )
-    return Page[ItemT](count=count, next=next_url, previous=previous_url, results=results)
+    return next_url, previous_url

@@ -3,20 +3,24 @@
 Multipart files are left where Starlette spools them (memory up to 1 MB, then a temporary
 file), so a 2 GB caffemodel is never held in memory; the files stay open until the
 ``async with`` block of :func:`read_body` ends.
+
+A JSON body is validated as it came, and reshaped (:func:`vulcain.api.bodies.shape`) only
+when the model refuses it so: most JSON bodies need nothing of it, and the walk would cost
+an inference request several times its validation.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import IO, Any, Generic, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from vulcain.api.bodies import (
-    DecodedBody,
     FilePart,
     PartValue,
     decode_form,
@@ -24,7 +28,8 @@ from vulcain.api.bodies import (
     parse_urlencoded,
     shape,
 )
-from vulcain.errors import PayloadTooLarge, UnsupportedMediaType
+from vulcain.api.validation import validate
+from vulcain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -39,20 +44,31 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass
+class Body(Generic[ModelT]):
+    """A request's validated fields and its network files by name."""
+
+    fields: ModelT
+    files: dict[str, IO[bytes]] = field(default_factory=dict)
+
+
 @asynccontextmanager
 async def read_body(
     request: Request,
-    model: type[BaseModel],
+    model: type[ModelT],
     *,
     accepts_files: bool = False,
     unknown_hint: str = "",
-) -> AsyncIterator[DecodedBody]:
-    """The body as nested data shaped for ``model`` (not yet validated) and its files.
+) -> AsyncIterator[Body[ModelT]]:
+    """The body validated as ``model``, and its files.
 
     Raises :class:`UnsupportedMediaType` for a content type that is none of JSON, multipart
-    and form-urlencoded, :class:`BadRequest` for a body that cannot be decoded, and
-    :class:`PayloadTooLarge` for a file part read into memory (an image) larger than
-    ``settings.fetch_max_bytes``, the cap of an image fetched from a URL.
+    and form-urlencoded, :class:`BadRequest` for a body that cannot be decoded or is
+    invalid, and :class:`PayloadTooLarge` for a file part read into memory (an image)
+    larger than ``settings.fetch_max_bytes``, the cap of an image fetched from a URL.
     """
     max_file_bytes = request.app.state.settings.fetch_max_bytes
     kind = media_type(request)
@@ -66,14 +82,15 @@ async def read_body(
             decoded = decode_form(
                 parts, model, accepts_files=accepts_files, unknown_hint=unknown_hint
             )
-            decoded.data = shape(decoded.data, model, [], max_file_bytes=max_file_bytes)
-            yield decoded
+            data = shape(decoded.data, model, [], max_file_bytes=max_file_bytes)
+            yield Body(validate(model, data), decoded.files)
         return
     raw = await _read_inline(request)
-    data: dict[str, Any]
     if kind == JSON or kind.endswith("+json") or (not kind and _looks_like_json(raw)):
-        data = parse_json_document(raw)
-    elif kind == URLENCODED:
+        yield Body(_validate_json(parse_json_document(raw), model, max_file_bytes))
+        return
+    data: dict[str, Any]
+    if kind == URLENCODED:
         # `curl -d '{"name": "x"}'` sends JSON labelled as a form: the seed's PATCH example.
         if _looks_like_json(raw):
             data = parse_json_document(raw)
@@ -88,7 +105,14 @@ async def read_body(
             f"The content type {kind or '(none)'!r} is not supported: send "
             f"{JSON}, {MULTIPART} or {URLENCODED}"
         )
-    yield DecodedBody(data=shape(data, model, [], max_file_bytes=max_file_bytes))
+    yield Body(validate(model, shape(data, model, [], max_file_bytes=max_file_bytes)))
+
+
+def _validate_json(data: dict[str, Any], model: type[ModelT], max_file_bytes: int) -> ModelT:
+    try:
+        return validate(model, data)
+    except BadRequest:
+        return validate(model, shape(data, model, [], max_file_bytes=max_file_bytes))
 
 
 async def _read_inline(request: Request) -> bytes:

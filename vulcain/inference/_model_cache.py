@@ -12,21 +12,21 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vulcain.errors import PreprocessingError
 from vulcain.inference.batching import Batcher
 from vulcain.inference.means import load_mean
+from vulcain.inference.network_spec import NetworkSpec
 from vulcain.runtimes import load_runtime
 from vulcain.runtimes.base import Runtime
 from vulcain.schemas import ImagePreprocessing
 
-if TYPE_CHECKING:
-    from vulcain.inference.engine import NetworkSpec
-
 logger = logging.getLogger(__name__)
+
+IM_INFO = "im_info"
+"""The input of a Caffe proposal network that is fed ``[height, width, scale]``."""
 
 
 @dataclass
@@ -174,8 +174,8 @@ class ModelCache:
             for index, entry in enumerate(network.preprocessing.inputs)
         ]
         fed = {entry.tensor_name for entry in network.preprocessing.inputs}
-        needs_im_info = any(spec.name == "im_info" for spec in runtime.inputs()) and (
-            "im_info" not in fed
+        needs_im_info = any(spec.name == IM_INFO for spec in runtime.inputs()) and (
+            IM_INFO not in fed
         )
         batch_size = self._max_batch_size if network.preprocessing.batched_output else 1
         batcher = Batcher(

@@ -1,47 +1,39 @@
 """The inference engine: loaded models, and one request from images to tensors.
 
 Deployment and inference tasks call this; it never sees HTTP or the database. A network
-is described by a :class:`NetworkSpec` (its framework, preprocessing and the blob keys of
-its files); the engine lays the files out in a folder, loads the runtime once and keeps it
-in a bounded cache shared by every caller.
+is described by a :class:`~vulcain.inference.network_spec.NetworkSpec`; the engine lays its
+files out in a folder, loads the runtime once and keeps it in a bounded cache shared by
+every caller.
+
+A request crosses two threads here: one of the preparation threads decodes and
+preprocesses its images, then the model's batcher thread runs it forward, alone or with
+others, and completes its future. The checks of what a request may ask (how many inputs,
+which output names) belong to the caller, which knows the deployed network; an unknown
+name that slips through fails in the runtime, for that request only.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from vulcain.cores import core_count
-from vulcain.errors import BadRequest, UnknownTensorError
+from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.batching import BatchItem
-from vulcain.inference.preprocessing import PreparedImage, preprocess
-from vulcain.inference.regions import apply_region
-from vulcain.inference.sources import FetchPolicy, decode_image, read_source
+from vulcain.inference.network_spec import NetworkSpec
+from vulcain.inference.preparation import load_image, model_feeds, warmup_image
+from vulcain.inference.settings import EngineSettings
 from vulcain.runtimes.base import TensorSpec
-from vulcain.schemas import ImageInput, InferenceRequest, Preprocessing
+from vulcain.schemas import InferenceRequest
 
-logger = logging.getLogger(__name__)
-
-IM_INFO = "im_info"
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """What the engine needs to know of a network. ``files`` maps each uploaded file
-    name to the sha256 key of its blob."""
-
-    id: int
-    framework: str
-    preprocessing: Preprocessing
-    files: Mapping[str, str]
+Outputs = dict[str, np.ndarray]
+"""The tensors of one request by output name, each with a batch dimension of 1."""
 
 
 @dataclass(frozen=True)
@@ -53,59 +45,8 @@ class DeployResult:
     outputs: list[str]
 
 
-@dataclass(frozen=True)
-class EngineSettings:
-    work_dir: Path
-    max_models: int = 8
-    models_memory_mb: float = 0
-    """Resident memory the loaded models may take together (0: no budget)."""
-    fetch_allow_hosts: tuple[str, ...] = ()
-    fetch_max_bytes: int = 64 * 1024 * 1024
-    fetch_timeout_s: float = 15.0
-    max_image_pixels: int = 100_000_000
-    max_batch_size: int = 4
-    max_queue_delay_ms: float = 5.0
-    preprocess_threads: int = field(default_factory=core_count)
-
-    def fetch_policy(self) -> FetchPolicy:
-        return FetchPolicy(
-            allow_hosts=self.fetch_allow_hosts,
-            max_bytes=self.fetch_max_bytes,
-            timeout_s=self.fetch_timeout_s,
-            max_pixels=self.max_image_pixels,
-        )
-
-
-@dataclass(frozen=True)
-class Tensor:
-    name: str
-    array: np.ndarray
-
-    def to_json(self) -> dict[str, object]:
-        shape = list(self.array.shape)
-        return {
-            "name": self.name,
-            "shape": shape,
-            "dims": shape,
-            "data": self.array.ravel().tolist(),
-        }
-
-
-@dataclass
-class StageTimes:
-    """Seconds spent in each stage of one request (kserve-style explicit stages)."""
-
-    decode: float = 0.0
-    preprocess: float = 0.0
-    forward: float = 0.0
-
-
 class Engine:
-    """Loads networks on demand and runs inference requests on them (thread-safe).
-
-    A request is decoded and preprocessed on the engine's preprocessing threads, then
-    queued to its model's batcher, so the next requests are prepared while the current
-    batch runs forward."""
+    """Loads networks on demand and runs inference requests on them (thread-safe)."""
 
     def __init__(self, settings: EngineSettings, blob_path: Callable[[str], Path]) -> None:
         # Threads, deliberately: each model's forward passes run one at a time on its
@@ -125,8 +66,8 @@ class Engine:
             max_batch_size=settings.max_batch_size,
             max_queue_delay_s=settings.max_queue_delay_ms / 1000,
         )
-        self._preprocessing = ThreadPoolExecutor(
-            max(1, settings.preprocess_threads), thread_name_prefix="vulcain-preprocess"
+        self._preparation = ThreadPoolExecutor(
+            max(1, settings.preprocess_threads), thread_name_prefix="vulcain-prepare"
         )
 
     def deploy(self, network: NetworkSpec) -> DeployResult:
@@ -147,69 +88,44 @@ class Engine:
                     f"preprocessing.inputs[{index}].tensor_name: the network has no input "
                     f"{entry.tensor_name!r} (its inputs: {known})"
                 )
-        inputs = model.network.preprocessing.inputs
-        warmup = [_warmup_image(entry.image.target) for entry in inputs]
-        self._forward(model, warmup, runtime.final_outputs())
+        warmup = [warmup_image(entry.image.target) for entry in model.network.preprocessing.inputs]
+        runtime.forward(model_feeds(model, [warmup]), runtime.final_outputs())
 
-    def infer(self, network: NetworkSpec, request: InferenceRequest) -> dict[str, object]:
-        """Run one request; return the task data ``{"tensors": [...]}`` of DESIGN.md 1."""
-        return task_data(self.submit(network, request).result())
+    def infer(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
+        """Run one request and wait for its tensors."""
+        return self.submit(network, request).result()
 
-    def submit(self, network: NetworkSpec, request: InferenceRequest) -> Future[list[Tensor]]:
-        """Start one request; its future holds the requested tensors, in order, or the
-        error. Its callbacks run on the batcher's thread: keep them short."""
-        expected = len(network.preprocessing.inputs)
-        if len(request.inputs) != expected:
-            raise BadRequest(
-                f"inputs: the network takes {expected} input(s), {len(request.inputs)} given"
-            )
-        result: Future[list[Tensor]] = Future()
-        self._preprocessing.submit(self._prepare, network, request, result)
+    def submit(
+        self,
+        network: NetworkSpec,
+        request: InferenceRequest,
+        on_start: Callable[[], None] | None = None,
+    ) -> Future[Outputs]:
+        """Start one request: ``request.inputs`` match the network's preprocessing inputs,
+        in order. ``on_start`` is called once a preparation thread takes the request up.
+        The future holds the tensors of ``request.output_tensors`` or the error; its
+        callbacks run on the batcher's thread: keep them short."""
+        result: Future[Outputs] = Future()
+        self._preparation.submit(self._prepare, network, request, on_start, result)
         return result
 
     def _prepare(
-        self, network: NetworkSpec, request: InferenceRequest, result: Future[list[Tensor]]
+        self,
+        network: NetworkSpec,
+        request: InferenceRequest,
+        on_start: Callable[[], None] | None,
+        result: Future[Outputs],
     ) -> None:
-        times = StageTimes()
+        if on_start is not None:
+            on_start()
         try:
             model = self._models.get(network)
-            _check_outputs(model, request.output_tensors)
             with model.batcher.preparing():
-                started = time.perf_counter()
-                images = [self.load_image(item.image) for item in request.inputs]
-                times.decode = time.perf_counter() - started
-                started = time.perf_counter()
-                feeds = _feeds(model, [images])
-                times.preprocess = time.perf_counter() - started
-                item = BatchItem(feeds, tuple(request.output_tensors))
-                model.batcher.submit(item)
+                images = [load_image(item.image, self._policy) for item in request.inputs]
+                feeds = model_feeds(model, [images])
+                model.batcher.submit(BatchItem(feeds, tuple(request.output_tensors), result))
         except Exception as error:
             result.set_exception(error)
-            return
-        started = time.perf_counter()
-
-        def finish(done: Future[dict[str, np.ndarray]]) -> None:
-            times.forward = time.perf_counter() - started
-            logger.debug("network %s: %s", network.id, times)
-            error = done.exception()
-            if error is not None:
-                result.set_exception(error)
-                return
-            outputs = done.result()
-            result.set_result([Tensor(name, outputs[name]) for name in request.output_tensors])
-
-        item.future.add_done_callback(finish)
-
-    def load_image(self, image: ImageInput) -> np.ndarray:
-        """Fetch or decode one input's source and apply its region (bbox, polygon, ...)."""
-        data = read_source(image.source, self._policy)
-        pixels = decode_image(data, self._policy.max_pixels)
-        return apply_region(
-            pixels,
-            bbox=image.bbox,
-            polygon=image.polygon,
-            crop_uniform_background=image.crop_uniform_background,
-        )
 
     def evict(self, network_id: int) -> None:
         """Forget a loaded network (after delete)."""
@@ -217,44 +133,5 @@ class Engine:
 
     def close(self) -> None:
         """Finish the requests already submitted, then release every loaded network."""
-        self._preprocessing.shutdown(wait=True)
+        self._preparation.shutdown(wait=True)
         self._models.clear()
-
-    def _forward(
-        self, model: LoadedModel, images: Sequence[np.ndarray], outputs: Sequence[str]
-    ) -> dict[str, np.ndarray]:
-        return model.runtime.forward(_feeds(model, [images]), list(outputs))
-
-
-def task_data(tensors: Sequence[Tensor]) -> dict[str, object]:
-    """The ``data`` of a successful inference task."""
-    return {"tensors": [tensor.to_json() for tensor in tensors]}
-
-
-def _check_outputs(model: LoadedModel, names: Sequence[str]) -> None:
-    unknown = [name for name in names if not model.runtime.has_output(name)]
-    if unknown:
-        raise UnknownTensorError.for_names(unknown, model.runtime.outputs())
-
-
-def _feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> dict[str, np.ndarray]:
-    inputs = model.network.preprocessing.inputs
-    prepared: list[list[PreparedImage]] = [
-        [
-            preprocess(images[index], entry.image, model.means[index])
-            for index, entry in enumerate(inputs)
-        ]
-        for images in batch
-    ]
-    feeds = {
-        entry.tensor_name: np.stack([item[index].tensor for item in prepared])
-        for index, entry in enumerate(inputs)
-    }
-    if model.needs_im_info:
-        feeds[IM_INFO] = np.array([item[0].im_info for item in prepared], dtype=np.float32)
-    return feeds
-
-
-def _warmup_image(target: tuple[int, int] | int) -> np.ndarray:
-    width, height = (target, target) if isinstance(target, int) else target
-    return np.full((height, width, 3), 127, dtype=np.uint8)

@@ -1,14 +1,12 @@
-"""What an inference request can be checked against before it is queued: the size of its
-images, the number of inputs, a failed deployment, and the output names the deployed
-network has."""
+"""What an inference request is checked against before it is accepted, once: the size of
+its images, the number of inputs, a failed deployment, and the output names the deployed
+network has. The engine relies on these checks and does not repeat them."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
-from vulcain.db.models import NetworkRow, TaskRow
 from vulcain.errors import BadRequest, PayloadTooLarge, UnknownTensorError
 from vulcain.schemas import InferenceRequest
+from vulcain.services._catalog import InferenceTarget
 
 
 def check_image_sizes(request: InferenceRequest, max_bytes: int) -> None:
@@ -26,25 +24,24 @@ def check_image_sizes(request: InferenceRequest, max_bytes: int) -> None:
             )
 
 
-def check_request(session: Session, row: NetworkRow, request: InferenceRequest) -> None:
+def check_request(target: InferenceTarget, request: InferenceRequest) -> None:
     """Raise :class:`vulcain.errors.BadRequest` for what would make the task fail for sure."""
-    expected = [entry["tensor_name"] for entry in row.preprocessing["inputs"]]
+    expected = [entry.tensor_name for entry in target.network.preprocessing.inputs]
     if len(request.inputs) != len(expected):
         raise BadRequest(
             f"inputs: the network takes {len(expected)} input(s) ({', '.join(expected)}) "
             f"in this order, the request has {len(request.inputs)}.",
             fields={"inputs": f"expected {len(expected)} entries"},
         )
-    deployment = session.get(TaskRow, row.task_id)
-    if deployment is not None and deployment.status == "error":
+    if target.deployment_error is not None:
         raise BadRequest(
-            f"The network's deployment failed, so it cannot run: {deployment.error}",
+            f"The network's deployment failed, so it cannot run: {target.deployment_error}",
         )
-    if row.outputs is None:
+    if target.outputs is None:
         return
-    known = set(row.outputs)
+    known = target.known_outputs
     unknown = [name for name in request.output_tensors if name not in known]
     if unknown:
-        error = UnknownTensorError.for_names(unknown, row.outputs)
+        error = UnknownTensorError.for_names(unknown, target.outputs)
         error.fields = {"output_tensors": "unknown names: " + ", ".join(unknown)}
         raise error

@@ -8,16 +8,19 @@ from typing import TextIO
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.inference.engine import Engine, EngineSettings
+from vulcain.inference.engine import Engine
+from vulcain.inference.settings import EngineSettings
 from vulcain.services.accounts import AccountService
 from vulcain.services.networks import NetworkService
 from vulcain.services.tasks import TaskService
 from vulcain.storage import BlobStore, open_storage
 from vulcain.tasks.events import LocalTaskEvents, TaskEvents
+from vulcain.tasks.live import LiveTasks
 from vulcain.tasks.maintenance import PurgeLoop, ResubmitLoop, recover_pending
 from vulcain.tasks.queue import InProcessQueue, TaskQueue
 from vulcain.tasks.runner import TaskRunner
 from vulcain.tasks.shared_events import PollingTaskEvents, PostgresTaskEvents, RedisTaskEvents
+from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +99,24 @@ class Services:
         self.storage = storage or open_blob_store(settings)
         self.engine = engine or Engine(engine_settings(settings), self.storage.path)
         self.events = events or open_events(settings, self.db)
-        self.runner = TaskRunner(self.db, self.engine, self.events)
+        self.store = TaskStore(self.db)
+        # Tasks are kept in memory where they run: not in a process that hands them to a
+        # broker (API replica), nor in a worker, which answers no request.
+        self.live = None if settings.broker_url else LiveTasks()
+        self.runner = TaskRunner(self.db, self.engine, self.events, self.store, self.live)
         self.queue = queue or open_queue(settings, self.runner)
         self.accounts = AccountService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.networks = NetworkService(
-            settings, self.db, self.storage, self.queue, self.engine, self.events
+            settings,
+            self.db,
+            self.storage,
+            self.queue,
+            self.engine,
+            self.events,
+            self.store,
+            self.live,
         )
-        self.tasks = TaskService(settings, self.db, self.events)
+        self.tasks = TaskService(settings, self.db, self.events, self.live)
         self._purge = PurgeLoop(self.db, settings)
         self._resubmit = (
             ResubmitLoop(self.db, self.queue, self.queue.backlog, settings.task_resubmit_seconds)
@@ -116,6 +130,7 @@ class Services:
         crash left pending, and start the purge of old inference tasks."""
         self.db.migrate()
         self.bootstrap_accounts()
+        self.events.start()
         self.queue.start()
         self._started = True
         if not self.queue.durable:
@@ -173,7 +188,7 @@ class Services:
         self._purge.close()
         self.queue.close()
         self.engine.close()
-        self.runner.close()
+        self.store.close()
         self.events.close()
         self.storage.close()
         self.db.close()

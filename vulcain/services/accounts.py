@@ -36,6 +36,12 @@ def to_account(row: AccountRow) -> Account:
     )
 
 
+def _check_app_id(account: Account, app_id: str | None) -> Account:
+    if app_id is not None and app_id != account.app_id:
+        raise Unauthorized("The X-APP-ID header does not match the account of the API key.")
+    return account
+
+
 class AccountService:
     """Creates accounts and tells who an API key belongs to.
 
@@ -55,10 +61,15 @@ class AccountService:
         when sent, must be that account's. Raise :class:`Unauthorized` otherwise."""
         if not api_key:
             raise Unauthorized("Missing API key: send it in the X-API-KEY header.")
-        account = self._account_of(hash_api_key(api_key))
-        if app_id is not None and app_id != account.app_id:
-            raise Unauthorized("The X-APP-ID header does not match the account of the API key.")
-        return account
+        return _check_app_id(self._account_of(hash_api_key(api_key)), app_id)
+
+    def remembered(self, api_key: str, app_id: str | None) -> Account | None:
+        """What :meth:`authenticate` answers, when this process remembers the key's account
+        (no I/O); ``None`` when the database must be asked."""
+        cached = self._cache.get(hash_api_key(api_key))
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        return _check_app_id(cached[1], app_id)
 
     def _account_of(self, key_hash: str) -> Account:
         now = time.monotonic()

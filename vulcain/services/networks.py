@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
+import anyio.to_thread
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.db.models import InferenceRequestRow, NetworkFileRow, NetworkRow, TaskRow, utcnow
-from vulcain.errors import BadRequest, Forbidden
+from vulcain.db.models import NetworkFileRow, NetworkRow, TaskRow, utcnow
+from vulcain.db.task_writes import NewInference
+from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
 from vulcain.services._blobs import claim_blobs, remove_unused_blobs
+from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._files import check_files
 from vulcain.services._inference_checks import check_image_sizes, check_request
 from vulcain.services._network_rows import find_network, to_network
@@ -23,9 +27,11 @@ from vulcain.services._pages import check_page
 from vulcain.services._publishing import publish_network
 from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 from vulcain.tasks.events import TaskEvents
-from vulcain.tasks.payloads import InferenceWork, encode_request, network_spec
+from vulcain.tasks.live import LiveTasks
+from vulcain.tasks.payloads import InferenceWork, encode_request
 from vulcain.tasks.queue import TaskQueue
-from vulcain.tasks.runner import DEPLOY, INFERENCE, NETWORK_GONE
+from vulcain.tasks.runner import DEPLOY, NETWORK_GONE
+from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ class NetworkService:
         queue: TaskQueue,
         engine: Engine,
         events: TaskEvents,
+        store: TaskStore,
+        live: LiveTasks | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -50,6 +58,9 @@ class NetworkService:
         self._queue = queue
         self._engine = engine
         self._events = events
+        self._store = store
+        self._live = live
+        self._catalog = NetworkCatalog(db)
 
     def create(
         self,
@@ -194,6 +205,9 @@ class NetworkService:
                 .where(TaskRow.id.in_(pending), TaskRow.status == "pending")
                 .values(status="error", error=NETWORK_GONE, update_date=utcnow())
             )
+        self._catalog.forget(network_id)
+        if self._live is not None:
+            self._live.fail_network(network_id, NETWORK_GONE)
         for task_id in pending:
             self._events.notify(task_id)
         remove_unused_blobs(self._db, self._storage, blobs)
@@ -204,30 +218,41 @@ class NetworkService:
         :func:`vulcain.services._publishing.publish_network` for the slug rules)."""
         if not account.is_admin:
             raise Forbidden("Only an admin account can publish a network.")
-        return publish_network(self._db, network_id, public_id)
+        network = publish_network(self._db, network_id, public_id)
+        self._catalog.forget(network_id)
+        return network
 
-    def infer(self, account: Account, ref: int | str, request: InferenceRequest) -> int:
-        """Check what can be checked at once (number of inputs, output names the deployed
-        network has, a failed deployment: :class:`vulcain.errors.BadRequest`; an image
-        larger than ``settings.fetch_max_bytes``: :class:`vulcain.errors.PayloadTooLarge`),
-        store the request with its images, create and submit an inference task; return its
-        id."""
+    async def infer(self, account: Account, ref: int | str, request: InferenceRequest) -> int:
+        """Accept an inference: check it (:mod:`vulcain.services._inference_checks`: number
+        of inputs, output names the deployed network has, a failed deployment, image
+        sizes), write its task and request durably, hand it to the queue; return the
+        task id. Reads the database only for a network whose deployment has not ended."""
         check_image_sizes(request, self._settings.fetch_max_bytes)
-        with self._db.session() as session:
-            row = find_network(session, account, ref, load_files=True)
-            check_request(session, row, request)
-            work = InferenceWork(network_spec(row), request)
-            task = TaskRow(
-                account_id=account.id,
-                network_id=row.id,
-                kind=INFERENCE,
-                name=f"inference on network {row.id}",
-            )
-            session.add(task)
-            session.flush()
-            session.add(InferenceRequestRow(task_id=task.id, body=encode_request(request)))
-            task_id = task.id
-        self._submit(task_id, work)
+        target = self._catalog.cached(account, ref)
+        if target is not None:
+            try:
+                return await self._accept(account, ref, request, target)
+            except NotFound:
+                self._catalog.forget(target.network.id)  # deleted or published anew since
+        target = await anyio.to_thread.run_sync(self._catalog.load, account, ref)
+        return await self._accept(account, ref, request, target)
+
+    async def _accept(
+        self, account: Account, ref: int | str, request: InferenceRequest, target: InferenceTarget
+    ) -> int:
+        check_request(target, request)
+        name = f"inference on network {target.network.id}"
+        created = utcnow()
+        public_id = ref if isinstance(ref, str) else None
+        task = NewInference(
+            account.id, target.network.id, public_id, name, created, encode_request(request)
+        )
+        task_id = await asyncio.wrap_future(self._store.create_inference(task))
+        work = InferenceWork(target.network, request, account.id, name, created)
+        if self._queue.submit_blocks:
+            await anyio.to_thread.run_sync(self._submit, task_id, work)
+        else:
+            self._submit(task_id, work)
         return task_id
 
     def _submit(self, task_id: int, work: InferenceWork | None = None) -> None:

@@ -1,55 +1,87 @@
-"""Reading tasks and waiting for them to finish."""
+"""Reading tasks and waiting for them to finish.
+
+A task this process runs is answered from memory (:class:`~vulcain.tasks.live.LiveTasks`);
+any other is read from the database, and waited for through the task events.
+"""
 
 from __future__ import annotations
 
 import time
 
+import anyio.to_thread
 from sqlalchemy import func, select
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.db.models import TaskRow
 from vulcain.errors import NotFound
-from vulcain.schemas import Account, Task
+from vulcain.schemas import Account
 from vulcain.services._pages import check_page
 from vulcain.tasks.events import TaskEvents
-
-
-def to_task(row: TaskRow) -> Task:
-    return Task(
-        id=row.id,
-        name=row.name,
-        status=row.status,  # type: ignore[arg-type]
-        error=row.error,
-        data=row.data,
-        create_date=row.create_date,
-        update_date=row.update_date,
-    )
+from vulcain.tasks.live import LiveTask, LiveTasks
+from vulcain.tasks.views import TaskView
 
 
 class TaskService:
     """The caller's tasks. Another account's task is :class:`vulcain.errors.NotFound`."""
 
-    def __init__(self, settings: Settings, db: Database, events: TaskEvents) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        events: TaskEvents,
+        live: LiveTasks | None = None,
+    ) -> None:
         self._settings = settings
         self._db = db
         self._events = events
+        self._live = live
 
-    def get(self, account: Account, task_id: int) -> Task:
-        """The caller's task ``task_id``."""
+    async def get(self, account: Account, task_id: int) -> TaskView:
+        """The caller's task ``task_id``. An inference this process is running (not merely
+        queued) is given ``settings.task_poll_grace_ms`` to finish first, so that a client
+        polling without ``wait`` gets its result at the first look."""
+        live = self._live_task(account, task_id)
+        if live is None:
+            return await anyio.to_thread.run_sync(self.read, account, task_id)
+        grace = self._settings.task_poll_grace_ms / 1000
+        if live.pending and live.running and grace > 0 and self._live is not None:
+            await self._live.wait(live, grace)
+        return live.view()
+
+    async def wait(self, account: Account, task_id: int, timeout: float) -> TaskView:
+        """The task once it is no longer pending, or as it is after ``timeout`` seconds
+        (capped by ``settings.task_wait_max_seconds``). Woken by whoever finishes the task,
+        no polling, no thread held while waiting."""
+        timeout = max(0.0, min(float(timeout), self._settings.task_wait_max_seconds))
+        live = self._live_task(account, task_id)
+        if live is not None and self._live is not None:
+            await self._live.wait(live, timeout)
+            return live.view()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._events.subscribe(task_id) as finished:
+                task = await anyio.to_thread.run_sync(self.read, account, task_id)
+                remaining = deadline - time.monotonic()
+                if not task.pending or remaining <= 0:
+                    return task
+                await finished.wait_async(remaining)
+
+    def read(self, account: Account, task_id: int) -> TaskView:
+        """The caller's task ``task_id`` as the database has it."""
         with self._db.session() as session:
             row = session.scalars(
                 select(TaskRow).where(TaskRow.id == task_id, TaskRow.account_id == account.id)
             ).one_or_none()
             if row is None:
                 raise NotFound(f"There is no task {task_id}.")
-            return to_task(row)
+            return TaskView.of_row(row)
 
     def list(
         self, account: Account, task_ids: list[int] | None, *, offset: int, limit: int
-    ) -> tuple[int, list[Task]]:
+    ) -> tuple[int, list[TaskView]]:
         """``(count, page)`` of the caller's tasks, restricted to ``task_ids`` when given,
-        ordered by id."""
+        ordered by id. A task that ended here and is not stored yet shows its end."""
         check_page(offset, limit)
         conditions = [TaskRow.account_id == account.id]
         if task_ids is not None:
@@ -59,19 +91,13 @@ class TaskService:
             rows = session.scalars(
                 select(TaskRow).where(*conditions).order_by(TaskRow.id).offset(offset).limit(limit)
             ).all()
-            return count or 0, [to_task(row) for row in rows]
+            tasks = [TaskView.of_row(row) for row in rows]
+        return count or 0, [self._latest(task) for task in tasks]
 
-    def wait(self, account: Account, task_id: int, timeout: float) -> Task:
-        """The task once it is no longer pending, or as it is after ``timeout`` seconds
-        (capped by ``settings.task_wait_max_seconds``). Woken by whoever finishes the task,
-        no polling. Blocks the calling thread: call it from a worker thread in async code
-        (``anyio.to_thread.run_sync``)."""
-        timeout = max(0.0, min(float(timeout), self._settings.task_wait_max_seconds))
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._events.subscribe(task_id) as finished:
-                task = self.get(account, task_id)
-                remaining = deadline - time.monotonic()
-                if task.status != "pending" or remaining <= 0:
-                    return task
-                finished.wait(remaining)
+    def _latest(self, task: TaskView) -> TaskView:
+        live = self._live.get(task.id) if self._live is not None and task.pending else None
+        return live.view() if live is not None and not live.pending else task
+
+    def _live_task(self, account: Account, task_id: int) -> LiveTask | None:
+        live = self._live.get(task_id) if self._live is not None else None
+        return live if live is not None and live.account_id == account.id else None

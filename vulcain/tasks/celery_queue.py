@@ -27,6 +27,7 @@ class CeleryQueue(TaskQueue):
     keeps what it accepted across crashes and restarts, hence ``durable``."""
 
     durable = True
+    submit_blocks = True
 
     def __init__(self, settings: Settings) -> None:
         self.name = settings.task_queue

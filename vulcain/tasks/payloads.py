@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import orjson
+
 from vulcain.db.models import NetworkRow
-from vulcain.inference.engine import NetworkSpec
+from vulcain.inference.network_spec import NetworkSpec
 from vulcain.schemas import InferenceRequest, Preprocessing
 
 _BYTES = "$bytes"
@@ -16,25 +18,28 @@ _BYTES = "$bytes"
 
 @dataclass(frozen=True)
 class InferenceWork:
-    """An inference task's work as the API already holds it: a queue running tasks in
-    this process can start it without reading it back from the database."""
+    """An accepted inference task's work as the process that accepted it holds it: a
+    queue running tasks in this process starts it without reading it back."""
 
     network: NetworkSpec
     request: InferenceRequest
+    account_id: int
+    name: str
+    create_date: datetime
 
 
 def encode_request(request: InferenceRequest) -> bytes:
     """The request as bytes; binary image sources survive as base64."""
-    body = request.model_dump(mode="python")
+    body = request.model_dump(mode="python", exclude_defaults=True)
     for entry in body["inputs"]:
         image = entry["image"]
         if isinstance(image["source"], bytes):
             image["source"] = {_BYTES: base64.b64encode(image["source"]).decode("ascii")}
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(body)
 
 
 def decode_request(data: bytes) -> InferenceRequest:
-    body: dict[str, Any] = json.loads(data)
+    body: dict[str, Any] = orjson.loads(data)
     for entry in body["inputs"]:
         image = entry["image"]
         if isinstance(image["source"], dict):

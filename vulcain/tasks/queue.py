@@ -26,6 +26,8 @@ class TaskQueue(ABC):
     tasks at start."""
 
     durable: bool = False
+    submit_blocks: bool = False
+    """Whether :meth:`submit` may wait on I/O (a broker): async callers run it on a thread."""
 
     @abstractmethod
     def submit(self, task_id: int, work: InferenceWork | None = None) -> None:

@@ -1,22 +1,32 @@
-"""Running one task: the function every queue (in-process threads, Celery) calls."""
+"""Running one task: the function every queue (in-process threads, Celery) calls.
+
+An inference is handed to the engine and its end recorded by whoever completes it: the
+result is encoded once, the waiters of a task kept in :class:`~vulcain.tasks.live.LiveTasks`
+are woken at once, the end is committed by the :class:`~vulcain.tasks.store.TaskStore`
+(grouped with others), and only then are waiters elsewhere notified.
+"""
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
+from vulcain.db.task_writes import TaskEnd
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, NetworkSpec, Tensor, task_data
-from vulcain.schemas import InferenceRequest
+from vulcain.inference.engine import DeployResult, Engine, Outputs
+from vulcain.inference.network_spec import NetworkSpec
 from vulcain.tasks.events import TaskEvents
+from vulcain.tasks.live import LiveTask, LiveTasks
 from vulcain.tasks.payloads import InferenceWork, decode_request, network_spec
+from vulcain.tasks.results import encode_tensors
+from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -34,116 +44,150 @@ class _Skip(Exception):
 class TaskRunner:
     """``runner(task_id)`` loads the task, runs the engine, and records success or error.
 
-    Running a task that is no longer pending does nothing, and a result is written only
+    Running a task that is no longer pending does nothing, and an end is written only
     while the task is still pending, so running a task twice writes its result once.
 
     :meth:`start` returns as soon as an inference is handed to the engine, so the threads
     of an in-process queue keep feeding the engine's batcher instead of each waiting for
-    a forward pass; results are written by the runner's own completion threads.
+    a forward pass. With ``live``, inferences are kept there while they run, so that this
+    process answers for them from memory.
     """
 
     def __init__(
-        self, db: Database, engine: Engine, events: TaskEvents, *, completion_threads: int = 2
+        self,
+        db: Database,
+        engine: Engine,
+        events: TaskEvents,
+        store: TaskStore,
+        live: LiveTasks | None = None,
     ) -> None:
         self._db = db
         self._engine = engine
         self._events = events
-        self._completions = ThreadPoolExecutor(
-            completion_threads, thread_name_prefix="vulcain-complete"
-        )
+        self._store = store
+        self._live = live
 
     def __call__(self, task_id: int) -> None:
         self.start(task_id).result()
 
     def start(self, task_id: int) -> Future[None]:
-        """Run the task; the future is done once its result is written."""
-        done: Future[None] = Future()
+        """Run the task; the future is done once its end is committed."""
         try:
-            kind, spec, request = self._load(task_id)
-            if kind == DEPLOY:
-                self._finish_deploy(task_id, spec.id, self._engine.deploy(spec))
-            else:
-                assert request is not None
-                return self.start_inference(task_id, InferenceWork(spec, request))
+            with self._db.session() as session:
+                network, work = self._load(session, task_id)
+            if work is not None:
+                return self.start_inference(task_id, work)
+            self._finish_deploy(task_id, network.id, self._engine.deploy(network))
         except _Skip:
             pass
         except Exception as error:
-            self._fail(task_id, spec_id=None, error=error)
-        done.set_result(None)
-        return done
+            return self._end(task_id, None, error=_message(task_id, error))
+        return _done()
 
     def start_inference(self, task_id: int, work: InferenceWork) -> Future[None]:
         """Hand an inference whose work is already loaded to the engine; the future is
-        done once its result is written."""
-        done: Future[None] = Future()
+        done once its end is committed."""
+        live = None
+        if self._live is not None:
+            live = self._live.add(
+                task_id, work.account_id, work.network.id, work.name, work.create_date
+            )
+        on_start = None if live is None else lambda: self._live_running(live)
         try:
-            tensors = self._engine.submit(work.network, work.request)
+            outputs = self._engine.submit(work.network, work.request, on_start)
         except Exception as error:
-            self._fail(task_id, spec_id=work.network.id, error=error)
-            done.set_result(None)
-            return done
-        tensors.add_done_callback(
-            lambda result: self._schedule_completion(task_id, work.network, result, done)
+            return self._end(task_id, live, error=_message(task_id, error))
+        done: Future[None] = Future()
+        outputs.add_done_callback(
+            lambda result: self._finish_inference(task_id, work, live, result, done)
         )
         return done
 
-    def _schedule_completion(
-        self, task_id: int, spec: NetworkSpec, result: Future[list[Tensor]], done: Future[None]
-    ) -> None:
-        """Write the result on a completion thread, or on this (the engine's) thread once
-        the runner is closed, so that no finished inference stays pending."""
-        try:
-            self._completions.submit(self._complete, task_id, spec, result, done)
-        except RuntimeError:
-            self._complete(task_id, spec, result, done)
+    def _live_running(self, live: LiveTask) -> None:
+        assert self._live is not None
+        self._live.mark_running(live)
 
-    def _complete(
-        self, task_id: int, spec: NetworkSpec, result: Future[list[Tensor]], done: Future[None]
+    def _finish_inference(
+        self,
+        task_id: int,
+        work: InferenceWork,
+        live: LiveTask | None,
+        outputs: Future[Outputs],
+        done: Future[None],
     ) -> None:
+        """On the batcher's thread: encode the result, wake live waiters, queue the write."""
         try:
-            error = result.exception()
+            error = outputs.exception()
             if error is None:
-                self.finish(task_id, data=task_data(result.result()))
+                data = encode_tensors(work.request.output_tensors, outputs.result())
+                ended = self._end(task_id, live, data=data)
             else:
-                self._fail(task_id, spec_id=spec.id, error=error)
-        finally:
+                ended = self._end(task_id, live, error=_message(task_id, error))
+        except Exception as error:
+            ended = self._end(task_id, live, error=_message(task_id, error))
+        ended.add_done_callback(lambda _: done.set_result(None))
+
+    def _end(
+        self,
+        task_id: int,
+        live: LiveTask | None,
+        *,
+        data: bytes | None = None,
+        error: str | None = None,
+    ) -> Future[None]:
+        """Record an end: in memory first (its waiters answer at once), then durably;
+        the future is done once committed and every waiter was told."""
+        if (
+            live is not None
+            and self._live is not None
+            and not self._live.finish(live, data=data, error=error)
+        ):
+            return _done()  # it ended already (its network was deleted meanwhile)
+        done: Future[None] = Future()
+        stored = self._store.finish(TaskEnd(task_id, error, data, utcnow()))
+
+        def told(result: Future[bool]) -> None:
+            written = result.exception() is None and result.result()
+            if live is not None and self._live is not None:
+                self._live.stored(live, written)
+            self._events.notify(task_id)
             done.set_result(None)
 
-    def _fail(self, task_id: int, *, spec_id: int | None, error: BaseException) -> None:
-        if isinstance(error, VulcainError):
-            self.finish(task_id, error=error.message)
-            return
-        log.error("task %s of network %s failed", task_id, spec_id, exc_info=error)
-        self.finish(task_id, error=INTERNAL_ERROR)
+        stored.add_done_callback(told)
+        return done
 
-    def close(self) -> None:
-        """Wait for the results being written."""
-        self._completions.shutdown(wait=True)
+    def finish(self, task_id: int, *, data: bytes | None = None, error: str | None = None) -> bool:
+        """Record the end of a pending task (``error`` set means failure) and wake its
+        waiters; ``False`` when the task was not pending any more."""
+        written = self._store.finish(TaskEnd(task_id, error, data, utcnow())).result()
+        self._events.notify(task_id)
+        return written
 
-    def _load(self, task_id: int) -> tuple[str, NetworkSpec, InferenceRequest | None]:
-        with self._db.session() as session:
-            task = session.get(TaskRow, task_id)
-            if task is None or task.status != "pending":
-                raise _Skip
-            network = (
-                session.get(NetworkRow, task.network_id, options=[selectinload(NetworkRow.files)])
-                if task.network_id is not None
-                else None
-            )
-            if network is None:
-                raise VulcainError(NETWORK_GONE)
-            spec = network_spec(network)
-            if task.kind == DEPLOY:
-                return DEPLOY, spec, None
-            stored = session.get(InferenceRequestRow, task_id)
-            if stored is None:
-                raise VulcainError(REQUEST_GONE)
-            return INFERENCE, spec, decode_request(stored.body)
+    def _load(self, session: Session, task_id: int) -> tuple[NetworkSpec, InferenceWork | None]:
+        """The task's network and, for an inference, its work."""
+        task = session.get(TaskRow, task_id)
+        if task is None or task.status != "pending":
+            raise _Skip
+        network = (
+            session.get(NetworkRow, task.network_id, options=[selectinload(NetworkRow.files)])
+            if task.network_id is not None
+            else None
+        )
+        if network is None:
+            raise VulcainError(NETWORK_GONE)
+        spec = network_spec(network)
+        if task.kind == DEPLOY:
+            return spec, None
+        stored = session.get(InferenceRequestRow, task_id)
+        if stored is None:
+            raise VulcainError(REQUEST_GONE)
+        request = decode_request(stored.body)
+        return spec, InferenceWork(spec, request, task.account_id, task.name, task.create_date)
 
     def _finish_deploy(self, task_id: int, network_id: int, result: DeployResult) -> None:
         inputs = [asdict(spec) for spec in result.inputs]
         with self._db.session() as session:
-            if self._write(session, task_id, "success", None, {"inputs": inputs}):
+            if _write(session, task_id, {"inputs": inputs}):
                 session.execute(
                     update(NetworkRow)
                     .where(NetworkRow.id == network_id)
@@ -151,24 +195,25 @@ class TaskRunner:
                 )
         self._events.notify(task_id)
 
-    def finish(
-        self, task_id: int, *, data: dict[str, Any] | None = None, error: str | None = None
-    ) -> bool:
-        """Record the end of a pending task (``error`` set means failure) and wake its
-        waiters; ``False`` when the task was not pending any more."""
-        status = "error" if error is not None else "success"
-        with self._db.session() as session:
-            written = self._write(session, task_id, status, error, data)
-        self._events.notify(task_id)
-        return written
 
-    @staticmethod
-    def _write(
-        session: Any, task_id: int, status: str, error: str | None, data: dict[str, Any] | None
-    ) -> bool:
-        result = session.execute(
-            update(TaskRow)
-            .where(TaskRow.id == task_id, TaskRow.status == "pending")
-            .values(status=status, error=error, data=data, update_date=utcnow())
-        )
-        return bool(result.rowcount)
+def _write(session: Session, task_id: int, data: dict[str, Any]) -> bool:
+    result = session.execute(
+        update(TaskRow)
+        .where(TaskRow.id == task_id, TaskRow.status == "pending")
+        .values(status="success", error=None, data=data, update_date=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _message(task_id: int, error: BaseException) -> str:
+    """The sentence a failed task stores: the user's error, or a pointer to the log."""
+    if isinstance(error, VulcainError):
+        return error.message
+    log.error("task %s failed", task_id, exc_info=error)
+    return INTERNAL_ERROR
+
+
+def _done() -> Future[None]:
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from vulcain.db.database import Database
-from vulcain.tasks.events import LocalTaskEvents, TaskEvents
+from vulcain.tasks.events import LocalTaskEvents, TaskEvents, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,13 @@ class ListeningTaskEvents(TaskEvents):
             )
 
     @contextmanager
-    def subscribe(self, task_id: int) -> Iterator[threading.Event]:
+    def subscribe(self, task_id: int) -> Iterator[Wakeup]:
         self._ensure_listening()
         with self._local.subscribe(task_id) as event:
             yield event
+
+    def start(self) -> None:
+        self._ensure_listening()
 
     @property
     def listening(self) -> bool:
@@ -216,7 +219,7 @@ class PollingTaskEvents(TaskEvents):
         self._local.notify(task_id)
 
     @contextmanager
-    def subscribe(self, task_id: int) -> Iterator[threading.Event]:
+    def subscribe(self, task_id: int) -> Iterator[Wakeup]:
         with self._local.subscribe(task_id) as event:
             yield event
 

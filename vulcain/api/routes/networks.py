@@ -15,13 +15,12 @@ from starlette.concurrency import run_in_threadpool
 
 from vulcain.api.auth import AppServices, CurrentAccount
 from vulcain.api.docs import request_body
-from vulcain.api.ids import parse_id
-from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest, TaskCreated
+from vulcain.api.ids import private_ref
+from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.pagination import Page, PageParams, make_page, page_params
 from vulcain.api.reading import read_body
-from vulcain.api.validation import validate
-from vulcain.errors import BadRequest, NotFound
-from vulcain.schemas import Account, InferenceRequest, Network
+from vulcain.errors import BadRequest
+from vulcain.schemas import Account, Network
 from vulcain.services import Services
 
 router = APIRouter(prefix="/networks", tags=["networks"])
@@ -32,17 +31,6 @@ _FILE_HINT = (
     "; a network file must be sent as a file part named by its file name, "
     "e.g. curl -F deploy.prototxt=@/path/to/deploy.prototxt"
 )
-
-
-def private_ref(network_id: str) -> int:
-    """The integer id of ``/networks/{network_id}``; anything else names no network."""
-    parsed = parse_id(network_id)
-    if parsed is None:
-        raise NotFound(
-            f"There is no network {network_id!r} among yours: private networks have integer "
-            f"ids; a public network is at /v0.7/networks/public/{network_id}."
-        )
-    return parsed
 
 
 async def _list(
@@ -83,7 +71,7 @@ async def create_network(
     async with read_body(
         request, NetworkCreate, accepts_files=True, unknown_hint=_FILE_HINT
     ) as body:
-        fields = validate(NetworkCreate, body.data)
+        fields = body.fields
         return await run_in_threadpool(
             partial(
                 services.networks.create,
@@ -102,7 +90,7 @@ async def _update(
     request: Request, services: Services, account: Account, ref: int | str
 ) -> Network:
     async with read_body(request, NetworkPatch) as body:
-        patch = validate(NetworkPatch, body.data)
+        patch = body.fields
     immutable = patch.immutable_fields_sent()
     if immutable:
         names = " and ".join(immutable)
@@ -112,15 +100,6 @@ async def _update(
             fields={name: "is immutable" for name in immutable},
         )
     return await run_in_threadpool(services.networks.update, account, ref, patch.changes())
-
-
-async def _infer(
-    request: Request, services: Services, account: Account, ref: int | str
-) -> TaskCreated:
-    async with read_body(request, InferenceRequest) as body:
-        inference = validate(InferenceRequest, body.data)
-    task_id = await run_in_threadpool(services.networks.infer, account, ref, inference)
-    return TaskCreated(task_id=task_id)
 
 
 @router.get("/public/{public_id}", response_model=Network, summary="Retrieve a public network")
@@ -152,18 +131,6 @@ async def delete_public_network(
     return Response(status_code=204)
 
 
-@router.post(
-    "/public/{public_id}/inference",
-    response_model=TaskCreated,
-    summary="Run inference on a public network",
-    openapi_extra=request_body(InferenceRequest, files=True),
-)
-async def infer_public_network(
-    public_id: str, request: Request, services: AppServices, account: CurrentAccount
-) -> TaskCreated:
-    return await _infer(request, services, account, public_id)
-
-
 @router.get("/{network_id}", response_model=Network, summary="Retrieve one of your networks")
 async def get_network(network_id: str, services: AppServices, account: CurrentAccount) -> Network:
     return await run_in_threadpool(services.networks.get, account, private_ref(network_id))
@@ -190,18 +157,6 @@ async def delete_network(
 
 
 @router.post(
-    "/{network_id}/inference",
-    response_model=TaskCreated,
-    summary="Run inference on one of your networks",
-    openapi_extra=request_body(InferenceRequest, files=True),
-)
-async def infer_network(
-    network_id: str, request: Request, services: AppServices, account: CurrentAccount
-) -> TaskCreated:
-    return await _infer(request, services, account, private_ref(network_id))
-
-
-@router.post(
     "/{network_id}/publish",
     response_model=Network,
     summary="Publish a network under a public slug (admins only)",
@@ -211,7 +166,7 @@ async def publish_network(
     network_id: str, request: Request, services: AppServices, account: CurrentAccount
 ) -> Network:
     async with read_body(request, PublishRequest) as body:
-        publish = validate(PublishRequest, body.data)
+        publish = body.fields
     return await run_in_threadpool(
         services.networks.publish, account, private_ref(network_id), publish.public_id
     )

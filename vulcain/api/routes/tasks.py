@@ -1,18 +1,19 @@
-"""``/tasks``: the caller's tasks, one (optionally waiting for it to finish) or a page."""
+"""``/tasks``: a page of the caller's tasks (one task is read in
+:mod:`vulcain.api.routes.inference`)."""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Annotated
 
-import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from vulcain.api.auth import AppServices, CurrentAccount
 from vulcain.api.ids import parse_id
-from vulcain.api.pagination import Page, PageParams, make_page, page_params
-from vulcain.errors import BadRequest, NotFound
+from vulcain.api.pagination import Page, PageParams, page_links, page_params
+from vulcain.api.responses import json_response, task_object
+from vulcain.errors import BadRequest
 from vulcain.schemas import Task
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -48,7 +49,7 @@ async def list_tasks(
     task_ids: Annotated[
         list[str] | None, Query(description="Task ids; repeat the parameter for several.")
     ] = None,
-) -> Page[Task]:
+) -> Response:
     count, tasks = await run_in_threadpool(
         partial(
             services.tasks.list,
@@ -58,32 +59,12 @@ async def list_tasks(
             limit=page.limit,
         )
     )
-    return make_page(request, page, count, tasks)
-
-
-@router.get("/{task_id}", response_model=Task, summary="Retrieve a task")
-async def get_task(
-    task_id: str,
-    request: Request,
-    services: AppServices,
-    account: CurrentAccount,
-    wait: Annotated[
-        float | None,
-        Query(
-            ge=0,
-            description="Seconds to wait for a pending task to finish (long-poll), capped by "
-            "the server's VULCAIN_TASK_WAIT_MAX_SECONDS.",
-        ),
-    ] = None,
-) -> Task:
-    parsed = parse_id(task_id)
-    if parsed is None:
-        raise NotFound(f"There is no task {task_id!r} among yours: task ids are integers.")
-    if not wait:
-        return await run_in_threadpool(services.tasks.get, account, parsed)
-    # Long-polls get their own thread limiter so that waiting clients cannot starve the
-    # thread pool every other request runs on. The service caps the wait.
-    return await anyio.to_thread.run_sync(
-        partial(services.tasks.wait, account, parsed, wait),
-        limiter=request.app.state.wait_limiter,
+    next_url, previous_url = page_links(request, page, count)
+    return json_response(
+        {
+            "count": count,
+            "next": next_url,
+            "previous": previous_url,
+            "results": [task_object(task) for task in tasks],
+        }
     )

@@ -1,0 +1,146 @@
+"""The inference path over HTTP: ``POST .../inference`` and ``GET /tasks/{id}``.
+
+These endpoints are served by plain Starlette routes placed ahead of FastAPI's
+(:func:`install`). On a near-free network FastAPI's per-request work (solving the
+endpoint's parameters and dependencies) costs more than all the rest of an inference
+request; these handlers read their few parameters themselves, with the same rules and
+the same sentences. The FastAPI declarations of :data:`documented` are what the OpenAPI
+document shows of them; they call the same handlers, so they would answer the same if
+they were ever reached.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from starlette.routing import Route
+
+from vulcain.api.auth import CurrentAccount, request_account
+from vulcain.api.docs import request_body
+from vulcain.api.ids import parse_id, private_ref
+from vulcain.api.models import TaskCreated
+from vulcain.api.reading import read_body
+from vulcain.api.responses import json_response, task_response
+from vulcain.errors import BadRequest, NotFound
+from vulcain.schemas import InferenceRequest, Task
+from vulcain.services import Services
+
+WAIT_INFERENCE = (
+    "Hold the request until the task finishes, at most this many seconds (capped by "
+    "VULCAIN_TASK_WAIT_MAX_SECONDS), and answer with the task object instead of its id: "
+    "one request instead of two."
+)
+WAIT_TASK = (
+    "Seconds to wait for a pending task to finish (long-poll), capped by the server's "
+    "VULCAIN_TASK_WAIT_MAX_SECONDS."
+)
+
+
+def wait_parameter(request: Request) -> float | None:
+    """The ``wait`` query parameter: seconds, at least 0; absent or empty is ``None``."""
+    text = request.query_params.get("wait")
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise _bad_wait("must be a number") from None
+    if not math.isfinite(seconds):
+        raise _bad_wait("must be a finite number")
+    if seconds < 0:
+        raise _bad_wait("must be at least 0")
+    return seconds
+
+
+def _bad_wait(message: str) -> BadRequest:
+    return BadRequest(f"wait: {message}", fields={"wait": message})
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def infer(request: Request) -> Response:
+    """``POST /networks/{network_id}/inference`` and its public twin."""
+    services = _services(request)
+    account = await request_account(request)
+    params = request.path_params
+    ref = params["public_id"] if "public_id" in params else private_ref(params["network_id"])
+    wait = wait_parameter(request)
+    async with read_body(request, InferenceRequest) as body:
+        inference = body.fields
+    task_id = await services.networks.infer(account, ref, inference)
+    if wait is None:
+        return json_response({"task_id": task_id})
+    return task_response(await services.tasks.wait(account, task_id, wait))
+
+
+async def get_task(request: Request) -> Response:
+    """``GET /tasks/{task_id}``, holding it with ``wait``."""
+    services = _services(request)
+    account = await request_account(request)
+    text = request.path_params["task_id"]
+    task_id = parse_id(text)
+    if task_id is None:
+        raise NotFound(f"There is no task {text!r} among yours: task ids are integers.")
+    wait = wait_parameter(request)
+    if wait:
+        return task_response(await services.tasks.wait(account, task_id, wait))
+    return task_response(await services.tasks.get(account, task_id))
+
+
+def install(app: FastAPI, prefix: str) -> None:
+    """Serve the inference path ahead of every FastAPI route, and document it."""
+    served = [
+        Route(f"{prefix}/networks/public/{{public_id}}/inference", infer, methods=["POST"]),
+        Route(f"{prefix}/networks/{{network_id}}/inference", infer, methods=["POST"]),
+        Route(f"{prefix}/tasks/{{task_id}}", get_task, methods=["GET"]),
+    ]
+    app.router.routes[:0] = served
+    app.include_router(documented, prefix=prefix)
+
+
+documented = APIRouter()
+Wait = Annotated[float | None, Query(ge=0, description=WAIT_INFERENCE)]
+_INFERENCE_ANSWER = "``{task_id}``; with ``wait``, the task object (finished or still pending)"
+
+
+@documented.post(
+    "/networks/public/{public_id}/inference",
+    tags=["networks"],
+    response_model=TaskCreated | Task,
+    summary="Run inference on a public network",
+    response_description=_INFERENCE_ANSWER,
+    openapi_extra=request_body(InferenceRequest, files=True),
+)
+async def infer_public_network(
+    public_id: str, request: Request, account: CurrentAccount, wait: Wait = None
+) -> Response:
+    return await infer(request)
+
+
+@documented.post(
+    "/networks/{network_id}/inference",
+    tags=["networks"],
+    response_model=TaskCreated | Task,
+    summary="Run inference on one of your networks",
+    response_description=_INFERENCE_ANSWER,
+    openapi_extra=request_body(InferenceRequest, files=True),
+)
+async def infer_network(
+    network_id: str, request: Request, account: CurrentAccount, wait: Wait = None
+) -> Response:
+    return await infer(request)
+
+
+@documented.get("/tasks/{task_id}", tags=["tasks"], response_model=Task, summary="Retrieve a task")
+async def retrieve_task(
+    task_id: str,
+    request: Request,
+    account: CurrentAccount,
+    wait: Annotated[float | None, Query(ge=0, description=WAIT_TASK)] = None,
+) -> Response:
+    return await get_task(request)

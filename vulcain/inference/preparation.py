@@ -1,0 +1,52 @@
+"""From a request's images to the tensors a loaded model is fed (steps 1 to 7 of the
+preprocessing, for every input of the network)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vulcain.inference._model_cache import IM_INFO, LoadedModel
+from vulcain.inference.preprocessing import PreparedImage, preprocess
+from vulcain.inference.regions import apply_region
+from vulcain.inference.sources import FetchPolicy, decode_image, read_source
+from vulcain.schemas import ImageInput
+
+
+def load_image(image: ImageInput, policy: FetchPolicy) -> np.ndarray:
+    """Fetch or decode one input's source and apply its region (bbox, polygon, ...)."""
+    data = read_source(image.source, policy)
+    pixels = decode_image(data, policy.max_pixels)
+    return apply_region(
+        pixels,
+        bbox=image.bbox,
+        polygon=image.polygon,
+        crop_uniform_background=image.crop_uniform_background,
+    )
+
+
+def model_feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> dict[str, np.ndarray]:
+    """The feeds of ``model`` for a batch: one sequence of decoded images per item, one
+    image per preprocessing input, in order (plus ``im_info`` where the network wants it)."""
+    inputs = model.network.preprocessing.inputs
+    prepared: list[list[PreparedImage]] = [
+        [
+            preprocess(images[index], entry.image, model.means[index])
+            for index, entry in enumerate(inputs)
+        ]
+        for images in batch
+    ]
+    feeds = {
+        entry.tensor_name: np.stack([item[index].tensor for item in prepared])
+        for index, entry in enumerate(inputs)
+    }
+    if model.needs_im_info:
+        feeds[IM_INFO] = np.array([item[0].im_info for item in prepared], dtype=np.float32)
+    return feeds
+
+
+def warmup_image(target: tuple[int, int] | int) -> np.ndarray:
+    """A grey image of the target size, for a warm-up pass."""
+    width, height = (target, target) if isinstance(target, int) else target
+    return np.full((height, width, 3), 127, dtype=np.uint8)

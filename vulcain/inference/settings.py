@@ -1,0 +1,32 @@
+"""Settings of the inference engine (derived from :class:`vulcain.config.Settings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vulcain.cores import core_count
+from vulcain.inference.sources import FetchPolicy
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    work_dir: Path
+    max_models: int = 8
+    models_memory_mb: float = 0
+    """Resident memory the loaded models may take together (0: no budget)."""
+    fetch_allow_hosts: tuple[str, ...] = ()
+    fetch_max_bytes: int = 64 * 1024 * 1024
+    fetch_timeout_s: float = 15.0
+    max_image_pixels: int = 100_000_000
+    max_batch_size: int = 4
+    max_queue_delay_ms: float = 5.0
+    preprocess_threads: int = field(default_factory=core_count)
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
+            allow_hosts=self.fetch_allow_hosts,
+            max_bytes=self.fetch_max_bytes,
+            timeout_s=self.fetch_timeout_s,
+            max_pixels=self.max_image_pixels,
+        )

@@ -1,0 +1,103 @@
+"""What accepting an inference needs to know of a network, kept in memory once it is final.
+
+A network's framework, preprocessing, files and owner never change, nor do its output
+names and the outcome of its deployment once that ended: a network whose deployment
+ended is kept here and an inference on it reads nothing from the database. What may
+change meanwhile (the network is deleted, or published under another slug, maybe by
+another process) is checked where the task is written, in the same transaction
+(:meth:`vulcain.db.task_writes.TaskWrites.insert_inferences`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import select
+
+from vulcain.db.database import Database
+from vulcain.db.models import TaskRow
+from vulcain.inference.network_spec import NetworkSpec
+from vulcain.schemas import Account
+from vulcain.services._network_rows import find_network
+from vulcain.tasks.payloads import network_spec
+
+MAX_ENTRIES = 4096
+
+
+@dataclass(frozen=True)
+class InferenceTarget:
+    """A network as an inference request is checked against."""
+
+    network: NetworkSpec
+    account_id: int
+    public_id: str | None
+    outputs: tuple[str, ...] | None
+    """Every name inference may ask for, once the deployment succeeded."""
+    deployment_error: str | None
+    """Why the deployment failed, when it did."""
+    final: bool
+    """The deployment ended: nothing above changes any more, but ``public_id``."""
+
+    @cached_property
+    def known_outputs(self) -> frozenset[str]:
+        return frozenset(self.outputs or ())
+
+    def visible_to(self, account: Account, ref: int | str) -> bool:
+        if isinstance(ref, str):
+            return self.public_id == ref
+        return self.network.id == ref and self.account_id == account.id
+
+
+class NetworkCatalog:
+    """:class:`InferenceTarget` by network id and public slug (thread-safe)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._lock = threading.Lock()
+        self._targets: dict[int, InferenceTarget] = {}
+        self._slugs: dict[str, int] = {}
+
+    def cached(self, account: Account, ref: int | str) -> InferenceTarget | None:
+        """The target ``ref`` names for ``account`` if it is known here; no I/O."""
+        network_id = self._slugs.get(ref) if isinstance(ref, str) else ref
+        target = None if network_id is None else self._targets.get(network_id)
+        if target is None or not target.visible_to(account, ref):
+            return None
+        return target
+
+    def load(self, account: Account, ref: int | str) -> InferenceTarget:
+        """Read the target from the database (:class:`vulcain.errors.NotFound` when the
+        caller may not see it) and keep it once final."""
+        with self._db.session() as session:
+            row = find_network(session, account, ref, load_files=True)
+            deployment = session.execute(
+                select(TaskRow.status, TaskRow.error).where(TaskRow.id == row.task_id)
+            ).one_or_none()
+            status, error = deployment or ("pending", None)
+            outputs = row.outputs if status == "success" else None
+            target = InferenceTarget(
+                network=network_spec(row),
+                account_id=row.account_id,
+                public_id=row.public_id,
+                outputs=None if outputs is None else tuple(outputs),
+                deployment_error=error if status == "error" else None,
+                final=status != "pending",
+            )
+        if target.final:
+            with self._lock:
+                if len(self._targets) >= MAX_ENTRIES:
+                    self._targets.clear()
+                    self._slugs.clear()
+                self._targets[target.network.id] = target
+                if target.public_id is not None:
+                    self._slugs[target.public_id] = target.network.id
+        return target
+
+    def forget(self, network_id: int) -> None:
+        """Drop what is known of a network (deleted, published anew, or found stale)."""
+        with self._lock:
+            target = self._targets.pop(network_id, None)
+            if target is not None and target.public_id is not None:
+                self._slugs.pop(target.public_id, None)

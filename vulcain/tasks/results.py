@@ -1,0 +1,31 @@
+"""The ``data`` of a successful inference task, encoded once as JSON.
+
+``{"tensors": [{"name", "shape", "dims", "data"}]}`` in the order the request named them:
+``shape`` and ``dims`` are the same list (newer clients read ``shape``, older ones
+``dims``), ``data`` the tensor flattened in row-major order, batch dimension included.
+These bytes are what the database stores and what every answer embeds as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import orjson
+
+
+def encode_tensors(names: Sequence[str], outputs: Mapping[str, np.ndarray]) -> bytes:
+    """The task data of tensors ``outputs`` asked for as ``names`` (a name may repeat)."""
+    tensors = []
+    for name in names:
+        array = outputs[name]
+        shape = list(array.shape)
+        tensors.append({"name": name, "shape": shape, "dims": shape, "data": _flat(array)})
+    return orjson.dumps({"tensors": tensors}, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _flat(array: np.ndarray) -> np.ndarray:
+    # Floats go out as the float64 of each value, so the text is the one Python writes for
+    # ``float(value)`` (exact, and what clients have always read); integers stay integers.
+    dtype = np.float64 if array.dtype.kind == "f" else None
+    return np.ascontiguousarray(array, dtype=dtype).reshape(-1)
