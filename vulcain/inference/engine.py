@@ -14,10 +14,12 @@ name that slips through fails in the runtime, for that request only.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from queue import SimpleQueue
 
 import cv2
 import numpy as np
@@ -34,6 +36,7 @@ from vulcain.schemas import InferenceRequest
 
 Outputs = dict[str, np.ndarray]
 """The tensors of one request by output name, each with a batch dimension of 1."""
+_Request = tuple[NetworkSpec, InferenceRequest, Callable[[], None] | None, Future[Outputs]]
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,19 @@ class Engine:
             max_batch_size=settings.max_batch_size,
             max_queue_delay_s=settings.max_queue_delay_ms / 1000,
         )
-        self._preparation = ThreadPoolExecutor(
-            max(1, settings.preprocess_threads), thread_name_prefix="vulcain-prepare"
-        )
+        # Requests wait for a preparation thread in a plain queue: each already carries
+        # the future its batch item completes, so an executor's own future and work item
+        # per request would be pure overhead.
+        self._requests: SimpleQueue[_Request | None] = SimpleQueue()
+        self._closed = False
+        self._preparers = [
+            threading.Thread(
+                target=self._prepare_loop, name=f"vulcain-prepare-{index}", daemon=True
+            )
+            for index in range(max(1, settings.preprocess_threads))
+        ]
+        for thread in self._preparers:
+            thread.start()
 
     def deploy(self, network: NetworkSpec) -> DeployResult:
         """Load the network afresh, check every preprocessing ``tensor_name`` can be fed,
@@ -105,9 +118,15 @@ class Engine:
         in order. ``on_start`` is called once a preparation thread takes the request up.
         The future holds the tensors of ``request.output_tensors`` or the error; its
         callbacks run on the batcher's thread: keep them short."""
+        if self._closed:
+            raise RuntimeError("the engine is closed")
         result: Future[Outputs] = Future()
-        self._preparation.submit(self._prepare, network, request, on_start, result)
+        self._requests.put((network, request, on_start, result))
         return result
+
+    def _prepare_loop(self) -> None:
+        while (job := self._requests.get()) is not None:
+            self._prepare(*job)
 
     def _prepare(
         self,
@@ -133,5 +152,9 @@ class Engine:
 
     def close(self) -> None:
         """Finish the requests already submitted, then release every loaded network."""
-        self._preparation.shutdown(wait=True)
+        self._closed = True
+        for _ in self._preparers:
+            self._requests.put(None)
+        for thread in self._preparers:
+            thread.join()
         self._models.clear()

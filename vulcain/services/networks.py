@@ -31,6 +31,7 @@ from vulcain.tasks.live import LiveTasks
 from vulcain.tasks.payloads import InferenceWork, encode_request
 from vulcain.tasks.queue import TaskQueue
 from vulcain.tasks.runner import DEPLOY, NETWORK_GONE
+from vulcain.tasks.settle import on_loop
 from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -247,7 +248,10 @@ class NetworkService:
         task = NewInference(
             account.id, target.network.id, public_id, name, created, encode_request(request)
         )
-        task_id = await asyncio.wrap_future(self._store.create_inference(task))
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[int] = loop.create_future()
+        self._store.create_inference(task, on_loop(loop, written))
+        task_id = await written
         work = InferenceWork(target.network, request, account.id, name, created)
         if self._queue.submit_blocks:
             await anyio.to_thread.run_sync(self._submit, task_id, work)

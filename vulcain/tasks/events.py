@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
+from vulcain.tasks.settle import complete
+
 
 class Wakeup:
     """Set once; waited on by threads (:meth:`wait`) or awaited (:meth:`wait_async`)."""
@@ -31,7 +33,7 @@ class Wakeup:
             self._event.set()
             awaiting, self._awaiting = self._awaiting, []
         for loop, future in awaiting:
-            loop.call_soon_threadsafe(_wake, future)
+            loop.call_soon_threadsafe(complete, future)
 
     def is_set(self) -> bool:
         return self._event.is_set()
@@ -48,7 +50,7 @@ class Wakeup:
             if self._event.is_set():
                 return True
             self._awaiting.append((loop, future))
-        timer = loop.call_later(max(0.0, timeout), _wake, future)
+        timer = loop.call_later(max(0.0, timeout), complete, future)
         try:
             await future
         finally:
@@ -57,11 +59,6 @@ class Wakeup:
                 if (loop, future) in self._awaiting:
                     self._awaiting.remove((loop, future))
         return self._event.is_set()
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 class TaskEvents(ABC):

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 from vulcain.db.models import utcnow
+from vulcain.tasks.settle import complete
 from vulcain.tasks.views import ERROR, PENDING, SUCCESS, TaskView
 
 KEEP_SECONDS = 60.0
@@ -62,6 +63,10 @@ class LiveTask:
     def pending(self) -> bool:
         return self.status == PENDING
 
+    def mark_running(self) -> None:
+        """The engine took it up (called on the engine's thread)."""
+        self.running = True
+
     def view(self) -> TaskView:
         return TaskView(
             self.id,
@@ -98,9 +103,6 @@ class LiveTasks:
     def get(self, task_id: int) -> LiveTask | None:
         return self._tasks.get(task_id)
 
-    def mark_running(self, task: LiveTask) -> None:
-        task.running = True
-
     def finish(
         self, task: LiveTask, *, data: bytes | None = None, error: str | None = None
     ) -> bool:
@@ -114,7 +116,7 @@ class LiveTasks:
             task.update_date = utcnow()
             waiters, task._waiters = task._waiters, []
         for loop, future in waiters:
-            loop.call_soon_threadsafe(_wake, future)
+            loop.call_soon_threadsafe(complete, future)
         return True
 
     def stored(self, task: LiveTask, written: bool) -> None:
@@ -150,7 +152,7 @@ class LiveTasks:
             if task.status != PENDING:
                 return
             task._waiters.append((loop, future))
-        timer = loop.call_later(max(0.0, timeout), _wake, future)
+        timer = loop.call_later(max(0.0, timeout), complete, future)
         try:
             await future
         finally:
@@ -169,8 +171,3 @@ class LiveTasks:
             del self._stored[task_id]
             self._stored_bytes -= len(task.data or b"")
             self._tasks.pop(task_id, None)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

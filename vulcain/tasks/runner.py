@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update
@@ -26,6 +27,7 @@ from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTask, LiveTasks
 from vulcain.tasks.payloads import InferenceWork, decode_request, network_spec
 from vulcain.tasks.results import encode_tensors
+from vulcain.tasks.settle import Settle, in_future
 from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -72,60 +74,58 @@ class TaskRunner:
 
     def start(self, task_id: int) -> Future[None]:
         """Run the task; the future is done once its end is committed."""
+        done: Future[None] = Future()
         try:
             with self._db.session() as session:
                 network, work = self._load(session, task_id)
             if work is not None:
-                return self.start_inference(task_id, work)
+                self._run_inference(task_id, work, in_future(done))
+                return done
             self._finish_deploy(task_id, network.id, self._engine.deploy(network))
         except _Skip:
             pass
         except Exception as error:
-            return self._end(task_id, None, error=_message(task_id, error))
-        return _done()
+            self._end(task_id, None, error=_message(task_id, error), then=in_future(done))
+            return done
+        done.set_result(None)
+        return done
 
-    def start_inference(self, task_id: int, work: InferenceWork) -> Future[None]:
-        """Hand an inference whose work is already loaded to the engine; the future is
-        done once its end is committed."""
+    def start_inference(self, task_id: int, work: InferenceWork) -> None:
+        """Hand an inference whose work is already in memory to the engine."""
+        self._run_inference(task_id, work, None)
+
+    def _run_inference(self, task_id: int, work: InferenceWork, then: Settle | None) -> None:
         live = None
         if self._live is not None:
             live = self._live.add(
                 task_id, work.account_id, work.network.id, work.name, work.create_date
             )
-        on_start = None if live is None else lambda: self._live_running(live)
         try:
+            on_start = None if live is None else live.mark_running
             outputs = self._engine.submit(work.network, work.request, on_start)
         except Exception as error:
-            return self._end(task_id, live, error=_message(task_id, error))
-        done: Future[None] = Future()
-        outputs.add_done_callback(
-            lambda result: self._finish_inference(task_id, work, live, result, done)
-        )
-        return done
+            self._end(task_id, live, error=_message(task_id, error), then=then)
+            return
+        outputs.add_done_callback(partial(self._inference_done, task_id, work, live, then))
 
-    def _live_running(self, live: LiveTask) -> None:
-        assert self._live is not None
-        self._live.mark_running(live)
-
-    def _finish_inference(
+    def _inference_done(
         self,
         task_id: int,
         work: InferenceWork,
         live: LiveTask | None,
+        then: Settle | None,
         outputs: Future[Outputs],
-        done: Future[None],
     ) -> None:
-        """On the batcher's thread: encode the result, wake live waiters, queue the write."""
+        """On the batcher's thread: encode the result once and record the end."""
         try:
             error = outputs.exception()
             if error is None:
                 data = encode_tensors(work.request.output_tensors, outputs.result())
-                ended = self._end(task_id, live, data=data)
+                self._end(task_id, live, data=data, then=then)
             else:
-                ended = self._end(task_id, live, error=_message(task_id, error))
+                self._end(task_id, live, error=_message(task_id, error), then=then)
         except Exception as error:
-            ended = self._end(task_id, live, error=_message(task_id, error))
-        ended.add_done_callback(lambda _: done.set_result(None))
+            self._end(task_id, live, error=_message(task_id, error), then=then)
 
     def _end(
         self,
@@ -134,34 +134,39 @@ class TaskRunner:
         *,
         data: bytes | None = None,
         error: str | None = None,
-    ) -> Future[None]:
+        then: Settle | None = None,
+    ) -> None:
         """Record an end: in memory first (its waiters answer at once), then durably;
-        the future is done once committed and every waiter was told."""
-        if (
+        ``then`` is called once it is committed and every waiter was told."""
+        ended_before = (
             live is not None
             and self._live is not None
             and not self._live.finish(live, data=data, error=error)
-        ):
-            return _done()  # it ended already (its network was deleted meanwhile)
-        done: Future[None] = Future()
-        stored = self._store.finish(TaskEnd(task_id, error, data, utcnow()))
+        )
+        if ended_before:  # its network was deleted meanwhile, which ended it
+            if then is not None:
+                then(None)
+            return
+        end = TaskEnd(task_id, error, data, utcnow())
+        self._store.finish(end, partial(self._stored, task_id, live, then))
 
-        def told(result: Future[bool]) -> None:
-            written = result.exception() is None and result.result()
-            if live is not None and self._live is not None:
-                self._live.stored(live, written)
-            self._events.notify(task_id)
-            done.set_result(None)
-
-        stored.add_done_callback(told)
-        return done
+    def _stored(
+        self, task_id: int, live: LiveTask | None, then: Settle | None, written: object
+    ) -> None:
+        if live is not None and self._live is not None:
+            self._live.stored(live, written is True)
+        self._events.notify(task_id)
+        if then is not None:
+            then(None)
 
     def finish(self, task_id: int, *, data: bytes | None = None, error: str | None = None) -> bool:
         """Record the end of a pending task (``error`` set means failure) and wake its
         waiters; ``False`` when the task was not pending any more."""
-        written = self._store.finish(TaskEnd(task_id, error, data, utcnow())).result()
+        written: Future[bool] = Future()
+        self._store.finish(TaskEnd(task_id, error, data, utcnow()), in_future(written))
+        result = written.result()
         self._events.notify(task_id)
-        return written
+        return result
 
     def _load(self, session: Session, task_id: int) -> tuple[NetworkSpec, InferenceWork | None]:
         """The task's network and, for an inference, its work."""
@@ -211,9 +216,3 @@ def _message(task_id: int, error: BaseException) -> str:
         return error.message
     log.error("task %s failed", task_id, exc_info=error)
     return INTERNAL_ERROR
-
-
-def _done() -> Future[None]:
-    done: Future[None] = Future()
-    done.set_result(None)
-    return done

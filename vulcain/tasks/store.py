@@ -6,8 +6,8 @@ finishes. One thread takes every write queued meanwhile and commits them in one
 transaction, so under load one commit serves many requests, and SQLite sees a single
 writer from this process instead of a crowd of threads waiting for its lock.
 
-Each write returns a future completed once its transaction committed: a caller that must
-not answer before the task is durable waits for it.
+Each write is settled (:mod:`vulcain.tasks.settle`) once its transaction committed: a
+caller that must not answer before the task is durable waits for that.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from concurrent.futures import Future
 from typing import Any
 
 from vulcain.db.database import Database
 from vulcain.db.task_writes import NewInference, TaskEnd, TaskWrites
 from vulcain.errors import NotFound
+from vulcain.tasks.settle import Settle
 
 log = logging.getLogger(__name__)
 
@@ -34,32 +34,30 @@ class TaskStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._writes = TaskWrites(db.dialect)
-        self._queue: deque[tuple[NewInference | TaskEnd, Future[Any]]] = deque()
+        self._queue: deque[tuple[NewInference | TaskEnd, Settle | None]] = deque()
         self._cond = threading.Condition()
         self._closed = False
         self._connection: Any = None
         self._thread = threading.Thread(target=self._loop, name="vulcain-task-store", daemon=True)
         self._thread.start()
 
-    def create_inference(self, task: NewInference) -> Future[int]:
-        """Write the task and its request; the future holds the task id once committed,
-        or :class:`vulcain.errors.NotFound` when the network is gone (or no longer
-        published under ``task.public_id``)."""
-        return self._enqueue(task)
+    def create_inference(self, task: NewInference, settle: Settle) -> None:
+        """Write the task and its request; ``settle`` gets the task id once committed, or
+        :class:`vulcain.errors.NotFound` when the network is gone (or no longer published
+        under ``task.public_id``), or the error that failed the write."""
+        self._enqueue(task, settle)
 
-    def finish(self, end: TaskEnd) -> Future[bool]:
-        """Record the end of a task; the future holds whether it was written (``False``:
+    def finish(self, end: TaskEnd, settle: Settle | None = None) -> None:
+        """Record the end of a task; ``settle`` gets whether it was written (``False``:
         the task was not pending any more) once committed."""
-        return self._enqueue(end)
+        self._enqueue(end, settle)
 
-    def _enqueue(self, write: NewInference | TaskEnd) -> Future[Any]:
-        future: Future[Any] = Future()
+    def _enqueue(self, write: NewInference | TaskEnd, settle: Settle | None) -> None:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the task store is closed")
-            self._queue.append((write, future))
+            self._queue.append((write, settle))
             self._cond.notify()
-        return future
 
     def close(self) -> None:
         """Commit what is queued, then stop."""
@@ -79,23 +77,21 @@ class TaskStore:
             self._commit_group(group)
         self._disconnect()
 
-    def _commit_group(self, group: list[tuple[NewInference | TaskEnd, Future[Any]]]) -> None:
+    def _commit_group(self, group: list[tuple[NewInference | TaskEnd, Settle | None]]) -> None:
         try:
             results = self._commit([write for write, _ in group])
         except Exception as error:
             if len(group) == 1:
                 log.error("a task write failed", exc_info=error)
-                group[0][1].set_exception(error)
-                return
-            # One bad write (an account deleted meanwhile, ...) must not fail the others.
-            for item in group:
-                self._commit_group([item])
-            return
-        for (_, future), result in zip(group, results, strict=True):
-            if isinstance(result, BaseException):
-                future.set_exception(result)
+                results = [error]
             else:
-                future.set_result(result)
+                # One bad write (an account deleted meanwhile, ...) must not fail the others.
+                for item in group:
+                    self._commit_group([item])
+                return
+        for (_, settle), result in zip(group, results, strict=True):
+            if settle is not None:
+                settle(result)
 
     def _commit(self, writes: list[NewInference | TaskEnd]) -> list[object]:
         created = [write for write in writes if isinstance(write, NewInference)]

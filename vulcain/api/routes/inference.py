@@ -40,6 +40,8 @@ WAIT_TASK = (
 
 def wait_parameter(request: Request) -> float | None:
     """The ``wait`` query parameter: seconds, at least 0; absent or empty is ``None``."""
+    if not request.scope["query_string"]:
+        return None
     text = request.query_params.get("wait")
     if not text:
         return None
