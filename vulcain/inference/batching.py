@@ -35,6 +35,8 @@ class BatchItem:
     feeds: dict[str, np.ndarray]
     outputs: tuple[str, ...]
     future: Future[dict[str, np.ndarray]] = field(default_factory=Future)
+    running: Callable[[bool], None] | None = None
+    """Told ``True`` when the item's batch starts its forward pass."""
     enqueued: float = field(default_factory=time.monotonic)
 
     @property
@@ -95,6 +97,9 @@ class Batcher:
             batch = self._next_batch()
             if batch is None:
                 return
+            for item in batch:
+                if item.running is not None:
+                    item.running(True)
             self._run(batch)
 
     def _next_batch(self) -> list[BatchItem] | None:

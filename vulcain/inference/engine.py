@@ -36,7 +36,10 @@ from vulcain.schemas import InferenceRequest
 
 Outputs = dict[str, np.ndarray]
 """The tensors of one request by output name, each with a batch dimension of 1."""
-_Request = tuple[NetworkSpec, InferenceRequest, Callable[[], None] | None, Future[Outputs]]
+Progress = Callable[[bool], None]
+"""Told whether a request is being worked on (``True``: prepared or run forward) or waits
+(``False``: queued for its forward pass)."""
+_Request = tuple[NetworkSpec, InferenceRequest, Progress | None, Future[Outputs]]
 
 
 @dataclass(frozen=True)
@@ -112,16 +115,17 @@ class Engine:
         self,
         network: NetworkSpec,
         request: InferenceRequest,
-        on_start: Callable[[], None] | None = None,
+        progress: Progress | None = None,
     ) -> Future[Outputs]:
         """Start one request: ``request.inputs`` match the network's preprocessing inputs,
-        in order. ``on_start`` is called once a preparation thread takes the request up.
+        in order. ``progress`` follows it: ``True`` once a preparation thread takes it up,
+        ``False`` while it waits in its model's queue, ``True`` again when its batch runs.
         The future holds the tensors of ``request.output_tensors`` or the error; its
         callbacks run on the batcher's thread: keep them short."""
         if self._closed:
             raise RuntimeError("the engine is closed")
         result: Future[Outputs] = Future()
-        self._requests.put((network, request, on_start, result))
+        self._requests.put((network, request, progress, result))
         return result
 
     def _prepare_loop(self) -> None:
@@ -132,17 +136,20 @@ class Engine:
         self,
         network: NetworkSpec,
         request: InferenceRequest,
-        on_start: Callable[[], None] | None,
+        progress: Progress | None,
         result: Future[Outputs],
     ) -> None:
-        if on_start is not None:
-            on_start()
+        if progress is not None:
+            progress(True)
         try:
             model = self._models.get(network)
             with model.batcher.preparing():
                 images = [load_image(item.image, self._policy) for item in request.inputs]
                 feeds = model_feeds(model, [images])
-                model.batcher.submit(BatchItem(feeds, tuple(request.output_tensors), result))
+                if progress is not None:
+                    progress(False)
+                item = BatchItem(feeds, tuple(request.output_tensors), result, progress)
+                model.batcher.submit(item)
         except Exception as error:
             result.set_exception(error)
 

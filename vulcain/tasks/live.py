@@ -55,7 +55,7 @@ class LiveTask:
         self.error: str | None = None
         self.data: bytes | None = None
         self.running = False
-        """The engine has taken it up (it is no longer merely queued)."""
+        """The engine is preparing it or running it forward (it is not merely queued)."""
         self.stored_at: float | None = None
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
@@ -63,9 +63,9 @@ class LiveTask:
     def pending(self) -> bool:
         return self.status == PENDING
 
-    def mark_running(self) -> None:
-        """The engine took it up (called on the engine's thread)."""
-        self.running = True
+    def set_running(self, running: bool) -> None:
+        """Whether the engine is working on it (called on the engine's threads)."""
+        self.running = running
 
     def view(self) -> TaskView:
         return TaskView(

@@ -101,8 +101,8 @@ class TaskRunner:
                 task_id, work.account_id, work.network.id, work.name, work.create_date
             )
         try:
-            on_start = None if live is None else live.mark_running
-            outputs = self._engine.submit(work.network, work.request, on_start)
+            progress = None if live is None else live.set_running
+            outputs = self._engine.submit(work.network, work.request, progress)
         except Exception as error:
             self._end(task_id, live, error=_message(task_id, error), then=then)
             return

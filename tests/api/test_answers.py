@@ -1,0 +1,142 @@
+"""How a real ``vulcain serve`` answers an inference: ``{"task_id"}`` as the spec says, the
+task itself in one request with ``?wait=``, and a poll without ``wait`` that is held for a
+running inference (never longer than the grace, never for a queued one)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from tests.builders import onnx_identity, onnx_slow_identity
+from tests.servers import VulcainServer, vulcain_server
+
+pytestmark = pytest.mark.slow
+
+GRACE_MS = 1000
+SLOW_MATMULS = 40
+"""About 0.1 s a forward pass on 2 idle cores, more under load: far longer than a request
+to the server takes, far shorter than the grace."""
+
+
+def _preprocessing(batched: bool = True) -> str:
+    image = {"target_size": "16x16"}
+    return json.dumps(
+        {"inputs": [{"tensor_name": "data", "image": image}], "batched_output": batched}
+    )
+
+
+def _deploy(http: httpx.Client, name: str, files: dict[str, Path], batched: bool = True) -> int:
+    created = http.post(
+        "/networks",
+        data={"name": name, "framework": "onnx", "preprocessing": _preprocessing(batched)},
+        files={"model.onnx": files["model.onnx"].read_bytes()},
+    )
+    assert created.status_code == 201, created.text
+    network = created.json()
+    deployed = http.get(f"/tasks/{network['task_id']}", params={"wait": 60}).json()
+    assert deployed["status"] == "success", deployed
+    return int(network["id"])
+
+
+def _body(seed: int) -> tuple[dict, list[float]]:
+    pixels = np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    png = cv2.imencode(".png", pixels)[1].tobytes()
+    source = "data:image/*;base64," + base64.b64encode(png).decode()
+    body = {"inputs": [{"image": {"source": source}}], "output_tensors": ["out"]}
+    return body, pixels.astype(np.float32).transpose(2, 0, 1).ravel().tolist()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VulcainServer]:
+    with vulcain_server(
+        tmp_path_factory.mktemp("answers"), workers="2", task_poll_grace_ms=str(GRACE_MS)
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def http(server: VulcainServer) -> Iterator[httpx.Client]:
+    with server.http() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def networks(http: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    folder = tmp_path_factory.mktemp("models")
+    slow = onnx_slow_identity(folder / "slow", matmuls=SLOW_MATMULS)
+    return {
+        "fast": _deploy(http, "fast", onnx_identity(folder / "fast")),
+        "slow": _deploy(http, "slow", slow, batched=False),
+    }
+
+
+def test_without_wait_the_answer_is_the_task_id_alone(http, networks):
+    body, _ = _body(1)
+    answer = http.post(f"/networks/{networks['fast']}/inference", json=body)
+    assert answer.status_code == 200
+    assert set(answer.json()) == {"task_id"}
+
+
+def test_with_wait_one_request_answers_the_finished_task(http, networks):
+    body, expected = _body(2)
+    answer = http.post(f"/networks/{networks['fast']}/inference", params={"wait": 30}, json=body)
+    assert answer.status_code == 200, answer.text
+    task = answer.json()
+    assert set(task) == {"id", "name", "status", "error", "data", "create_date", "update_date"}
+    assert task["status"] == "success", task
+    (tensor,) = task["data"]["tensors"]
+    assert tensor["name"] == "out" and tensor["shape"] == tensor["dims"] == [1, 3, 16, 16]
+    assert tensor["data"] == expected
+    assert http.get(f"/tasks/{task['id']}").json() == task
+
+
+def test_a_poll_without_wait_gets_a_running_inference_at_the_first_look(http, networks):
+    body, expected = _body(3)
+    task_id = http.post(f"/networks/{networks['slow']}/inference", json=body).json()["task_id"]
+    task = http.get(f"/tasks/{task_id}").json()
+    assert task["status"] == "success", task
+    assert task["data"]["tensors"][0]["data"] == expected
+
+
+def test_a_poll_is_held_no_longer_than_the_grace(tmp_path):
+    grace_ms = 100
+    with (
+        vulcain_server(tmp_path, task_poll_grace_ms=str(grace_ms)) as server,
+        server.http() as http,
+    ):
+        slow = onnx_slow_identity(tmp_path / "slow", matmuls=SLOW_MATMULS * 20)
+        network_id = _deploy(http, "slower", slow, batched=False)
+        body, _ = _body(4)
+        task_id = http.post(f"/networks/{network_id}/inference", json=body).json()["task_id"]
+        started = time.monotonic()
+        task = http.get(f"/tasks/{task_id}").json()
+        held = time.monotonic() - started
+        assert task["status"] == "pending", "the forward pass ended within the grace"
+        assert held >= grace_ms / 1000
+        done = http.get(f"/tasks/{task_id}", params={"wait": 60}).json()
+        assert done["status"] == "success"
+
+
+def test_a_poll_on_a_queued_inference_is_not_held(http, networks):
+    first, _ = _body(5)
+    second, expected = _body(6)
+    url = f"/networks/{networks['slow']}/inference"
+    # One image at a time on the slow network: the second waits in its model's queue.
+    http.post(url, json=first)
+    queued = http.post(url, json=second).json()["task_id"]
+    time.sleep(0.05)  # its preparation (decoding a 16x16 PNG) is over
+    started = time.monotonic()
+    task = http.get(f"/tasks/{queued}").json()
+    held = time.monotonic() - started
+    assert task["status"] == "pending", "held until it ran: it was not merely queued"
+    assert held < GRACE_MS / 1000 / 3, f"a queued task was held {held:.2f} s"
+    done = http.get(f"/tasks/{queued}", params={"wait": 60}).json()
+    assert done["data"]["tensors"][0]["data"] == expected
