@@ -36,7 +36,8 @@ class BatchItem:
     outputs: tuple[str, ...]
     future: Future[dict[str, np.ndarray]] = field(default_factory=Future)
     running: Callable[[bool], None] | None = None
-    """Told ``True`` when the item's batch starts its forward pass."""
+    """Told ``False`` when the item must wait behind others (a batch running, items
+    queued before it), ``True`` when its own batch starts."""
     enqueued: float = field(default_factory=time.monotonic)
 
     @property
@@ -56,6 +57,7 @@ class Batcher:
         self._queue: deque[BatchItem] = deque()
         self._cond = threading.Condition()
         self._preparing = 0
+        self._forwarding = False
         self._closed = False
         self.batch_sizes: Counter[int] = Counter()
         """How many batches of each size ran: what batching achieved, for metrics."""
@@ -77,6 +79,8 @@ class Batcher:
     def submit(self, item: BatchItem) -> Future[dict[str, np.ndarray]]:
         with self._cond:
             if not self._closed:
+                if item.running is not None and (self._queue or self._forwarding):
+                    item.running(False)
                 self._queue.append(item)
                 self._cond.notify_all()
                 return item.future
@@ -100,7 +104,11 @@ class Batcher:
             for item in batch:
                 if item.running is not None:
                     item.running(True)
-            self._run(batch)
+            try:
+                self._run(batch)
+            finally:
+                with self._cond:
+                    self._forwarding = False
 
     def _next_batch(self) -> list[BatchItem] | None:
         with self._cond:
@@ -114,6 +122,7 @@ class Batcher:
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
+            self._forwarding = True
             return self._take_compatible()
 
     def _take_compatible(self) -> list[BatchItem]:

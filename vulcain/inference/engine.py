@@ -118,13 +118,16 @@ class Engine:
         progress: Progress | None = None,
     ) -> Future[Outputs]:
         """Start one request: ``request.inputs`` match the network's preprocessing inputs,
-        in order. ``progress`` follows it: ``True`` once a preparation thread takes it up,
-        ``False`` while it waits in its model's queue, ``True`` again when its batch runs.
+        in order. ``progress`` follows it: ``True`` while it is worked on or is next in
+        line (nothing before it to prepare, no batch before it to run), ``False`` while it
+        waits behind other work.
         The future holds the tensors of ``request.output_tensors`` or the error; its
         callbacks run on the batcher's thread: keep them short."""
         if self._closed:
             raise RuntimeError("the engine is closed")
         result: Future[Outputs] = Future()
+        if progress is not None:
+            progress(self._requests.empty())
         self._requests.put((network, request, progress, result))
         return result
 
@@ -146,8 +149,6 @@ class Engine:
             with model.batcher.preparing():
                 images = [load_image(item.image, self._policy) for item in request.inputs]
                 feeds = model_feeds(model, [images])
-                if progress is not None:
-                    progress(False)
                 item = BatchItem(feeds, tuple(request.output_tensors), result, progress)
                 model.batcher.submit(item)
         except Exception as error:
