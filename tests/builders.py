@@ -340,3 +340,55 @@ def onnx_small_cnn(
         initializer=initializers,
     )
     return _write_onnx(dest, graph)
+
+
+def onnx_slow_identity(
+    dest: Path,
+    *,
+    channels: int = 3,
+    height: int = 16,
+    width: int = 16,
+    copies: int = 512,
+    matmuls: int = 12,
+) -> dict[str, Path]:
+    """Input ``data`` [N, C, H, W] (dynamic N); ``out`` is exactly ``data``, but computed
+    slowly: each image flattened to F = C*H*W values, tiled into ``copies`` rows, multiplied
+    ``matmuls`` times by the F x F identity (from ``EyeLike``, so the file stays small),
+    then the first N rows reshaped back. Each product is a real (copies x F x F) GEMM that
+    onnxruntime cannot fold away (it depends on the input), and a product by the identity
+    is exact in float32 (one term ``x * 1``, the others exact zeros). The defaults, about
+    7 GFLOP, take about 35 ms a forward on 2 idle cores (measured), more under load."""
+    features = channels * height * width
+    initializers = [
+        numpy_helper.from_array(np.array([-1, features], np.int64), "flat_shape"),
+        numpy_helper.from_array(np.array([features, features], np.int64), "square"),
+        numpy_helper.from_array(np.array([copies, 1], np.int64), "copies"),
+        numpy_helper.from_array(np.array([0], np.int64), "zero"),
+    ]
+    nodes = [
+        helper.make_node("ConstantOfShape", ["square"], ["zeros"], name="zeros"),
+        helper.make_node("EyeLike", ["zeros"], ["eye"], name="eye"),
+        helper.make_node("Shape", ["data"], ["data_shape"], name="data_shape"),
+        helper.make_node("Shape", ["data"], ["batch"], name="batch", start=0, end=1),
+        helper.make_node("Reshape", ["data", "flat_shape"], ["flat"], name="flat"),
+        helper.make_node("Tile", ["flat", "copies"], ["mm0"], name="tiled"),
+    ]
+    for index in range(matmuls):
+        nodes.append(
+            helper.make_node(
+                "MatMul", [f"mm{index}", "eye"], [f"mm{index + 1}"], name=f"mm{index + 1}"
+            )
+        )
+    nodes += [
+        helper.make_node("Slice", [f"mm{matmuls}", "zero", "batch", "zero"], ["rows"], name="rows"),
+        helper.make_node("Reshape", ["rows", "data_shape"], ["out"], name="out"),
+    ]
+    shape = ["N", channels, height, width]
+    graph = helper.make_graph(
+        nodes,
+        "slow_identity",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, shape)],
+        initializer=initializers,
+    )
+    return _write_onnx(dest, graph)
