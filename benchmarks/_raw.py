@@ -80,6 +80,27 @@ def preprocessed_tensors(
     return [preprocess(decode_image(jpeg, MAX_PIXELS), spec, mean).tensor for jpeg in jpegs]
 
 
+def decode_preprocess_ms(
+    jpeg: bytes, spec: ImagePreprocessing, mean_path: Path | None, repeats: int = 15
+) -> float:
+    """Median time to decode and preprocess one JPEG as the service does, on one thread:
+    the part of a lone request's latency that comes before the forward pass."""
+    mean = load_mean(mean_path, spec) if mean_path is not None else None
+    times = []
+    for _ in range(repeats + 1):
+        began = time.perf_counter()
+        preprocess(decode_image(jpeg, MAX_PIXELS), spec, mean)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times[1:]) * 1000
+
+
+def reference_outputs(
+    runtime: Runtime, input_name: str, tensors: Sequence[np.ndarray], outputs: list[str]
+) -> list[dict[str, np.ndarray]]:
+    """Each image's outputs at batch size 1: what a server must answer for it."""
+    return [runtime.forward({input_name: tensor[np.newaxis]}, outputs) for tensor in tensors]
+
+
 def _cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
@@ -111,9 +132,7 @@ def measure_raw(
     single_repeats: int,
 ) -> RawResult:
     """Throughput per batch size, single-image latency and per-image reference outputs."""
-    result = RawResult()
-    for tensor in tensors:
-        result.references.append(runtime.forward({input_name: tensor[np.newaxis]}, outputs))
+    result = RawResult(references=reference_outputs(runtime, input_name, tensors, outputs))
     single = {input_name: tensors[0][np.newaxis]}
     for _ in range(single_repeats):
         began = time.perf_counter()

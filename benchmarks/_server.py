@@ -1,4 +1,5 @@
-"""A real ``vulcain serve`` subprocess for a benchmark, and what it costs (RSS, CPU time).
+"""A real ``vulcain serve`` subprocess for a benchmark, and its resident memory (its CPU
+time is read by the load generator, _proctree.py).
 
 The server runs in its own session with a throwaway data folder and its own working
 directory (so no ``.env`` of the caller leaks in). :meth:`ServerProcess.stop` ends it
@@ -22,7 +23,6 @@ from tests.servers import VULCAIN_BIN, answers, free_port, vulcain_env, wait_unt
 
 API_KEY = "benchmark-admin-key"
 STOP_TIMEOUT_S = 15.0
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _serve_command() -> list[str]:
@@ -72,11 +72,6 @@ class ServerProcess:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS for the server process")
 
-    def cpu_seconds(self) -> float:
-        """User plus system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
     def stop(self) -> None:
         """SIGINT (uvicorn's graceful stop), then SIGKILL; remove the data folder."""
         try:
@@ -94,9 +89,3 @@ class ServerProcess:
         finally:
             self._log.close()
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def process_cpu_seconds() -> float:
-    """CPU time of this (the client's) process so far."""
-    times = os.times()
-    return times.user + times.system

