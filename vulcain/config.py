@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """Most requests of one network run together in one forward pass (dynamic batching)."""
     max_queue_delay_ms: float = Field(default=5.0, ge=0)
     """Longest a request waits for others to fill its batch, while more are on their way."""
+    model_copies: int = Field(default=0, ge=0)
+    """Copies loaded of each Caffe network (OpenCV runs one forward pass of a copy at a
+    time), so that under load forward passes run side by side on one core each; 0 means
+    one per core. Each copy costs the network's memory once more."""
     fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Largest image: downloaded from a URL, or sent in a request as a file part or bytes."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)

@@ -3,7 +3,9 @@ would get alone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 from tests import builders
 from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
 from vulcain.errors import ImageError
+from vulcain.inference.batching import Batcher, BatchItem
 from vulcain.inference.engine import Engine
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.settings import EngineSettings
@@ -125,3 +128,48 @@ def test_network_resized_inputs_of_different_sizes_are_not_mixed(tmp_path: Path)
         batching_engine.close()
     expected = [[1, 3, 15, 20], [1, 3, 20, 15], [1, 3, 15, 20], [1, 3, 20, 20], [1, 3, 20, 15]]
     assert [list(result["out"].shape) for result in results] == expected
+
+
+def test_copies_of_a_network_run_their_batches_side_by_side() -> None:
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def forward(feeds: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)  # a forward pass long enough for the other copy to start one
+        with lock:
+            running -= 1
+        return {name: feeds["x"] * 2 for name in outputs}
+
+    batcher = Batcher([forward, forward], max_batch_size=1, max_delay_s=0.0, name="copies")
+    try:
+        items = [BatchItem({"x": np.full((1, 2), i, np.float32)}, ("y",)) for i in range(4)]
+        for item in items:
+            batcher.submit(item)
+        results = [item.future.result(timeout=10)["y"] for item in items]
+    finally:
+        batcher.close(wait=True)
+    assert most == 2
+    assert [result.tolist() for result in results] == [[[2 * i, 2 * i]] for i in range(4)]
+
+
+def test_an_engine_loads_copies_of_a_caffe_network_and_warms_each_up(tmp_path: Path) -> None:
+    network, blobs = small_cnn(tmp_path, "caffe")
+    copies_engine = engine(tmp_path, blobs, model_copies=2)
+    try:
+        copies_engine.deploy(network)
+        model = copies_engine._models.get(network)
+        assert len(model.runtimes) == 2 and model.runtimes[0] is not model.runtimes[1]
+        image = png(sample_image(seed=1))
+        futures = [
+            copies_engine.submit(network, request(image, outputs=["prob"])) for _ in range(8)
+        ]
+        first = futures[0].result(timeout=60)["prob"]
+        for future in futures[1:]:
+            np.testing.assert_array_equal(future.result(timeout=60)["prob"], first)
+    finally:
+        copies_engine.close()

@@ -31,16 +31,22 @@ IM_INFO = "im_info"
 
 @dataclass
 class LoadedModel:
-    """A runtime with what preprocessing needs, ready to serve ``network``."""
+    """A runtime with what preprocessing needs, ready to serve ``network``: one loaded
+    copy of the network, or several for a runtime that runs one forward at a time."""
 
     network: NetworkSpec
-    runtime: Runtime
+    runtimes: list[Runtime]
     means: list[np.ndarray | None]
     needs_im_info: bool
     batcher: Batcher = field(repr=False)
     folder: Path = field(repr=False)
     memory_bytes: int = 0
     """What loading and warming it up added to the process's resident memory."""
+
+    @property
+    def runtime(self) -> Runtime:
+        """The first copy: what every copy knows of the network (inputs, outputs)."""
+        return self.runtimes[0]
 
 
 class ModelCache:
@@ -71,6 +77,7 @@ class ModelCache:
         memory_budget_bytes: int,
         max_batch_size: int,
         max_queue_delay_s: float,
+        copies: int,
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         _remove_folders_of_dead_processes(root)
@@ -81,6 +88,7 @@ class ModelCache:
         self._memory_budget_bytes = memory_budget_bytes
         self._max_batch_size = max_batch_size
         self._max_queue_delay_s = max_queue_delay_s
+        self._copies = copies
         self._models: OrderedDict[int, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[int, threading.Lock] = {}
@@ -138,7 +146,8 @@ class ModelCache:
             self._models.clear()
         for model in models:
             model.batcher.close(wait=True)
-            model.runtime.close()
+            for runtime in model.runtimes:
+                runtime.close()
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _load(self, network: NetworkSpec) -> LoadedModel:
@@ -168,24 +177,26 @@ class ModelCache:
         return model
 
     def _build(self, network: NetworkSpec, folder: Path) -> LoadedModel:
-        runtime = load_runtime(network.framework, folder)
+        runtimes = [load_runtime(network.framework, folder)]
+        if runtimes[0].one_forward_at_a_time:
+            runtimes += [load_runtime(network.framework, folder) for _ in range(self._copies - 1)]
         means = [
             _mean(folder, index, entry.image)
             for index, entry in enumerate(network.preprocessing.inputs)
         ]
         fed = {entry.tensor_name for entry in network.preprocessing.inputs}
-        needs_im_info = any(spec.name == IM_INFO for spec in runtime.inputs()) and (
+        needs_im_info = any(spec.name == IM_INFO for spec in runtimes[0].inputs()) and (
             IM_INFO not in fed
         )
         batch_size = self._max_batch_size if network.preprocessing.batched_output else 1
         batcher = Batcher(
-            runtime.forward,
+            [runtime.forward for runtime in runtimes],
             max_batch_size=batch_size,
             max_delay_s=self._max_queue_delay_s,
             name=str(network.id),
         )
-        model = LoadedModel(network, runtime, means, needs_im_info, batcher, folder)
-        weakref.finalize(model, _release, runtime, folder)
+        model = LoadedModel(network, runtimes, means, needs_im_info, batcher, folder)
+        weakref.finalize(model, _release, runtimes, folder)
         return model
 
 
@@ -209,8 +220,9 @@ def _resident_bytes() -> int:
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _release(runtime: Runtime, folder: Path) -> None:
-    runtime.close()
+def _release(runtimes: list[Runtime], folder: Path) -> None:
+    for runtime in runtimes:
+        runtime.close()
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -8,6 +8,9 @@ runtime never sees it.
 Waiting only pays when more items are on their way, so the batcher waits for a fuller
 batch only while other requests for the model are still being decoded and preprocessed
 (:meth:`Batcher.preparing`); a lone request runs at once.
+
+A batcher may be given several forwards (one per copy of a network that runs one forward
+at a time): each has its own thread taking the next batch from the one queue.
 """
 
 from __future__ import annotations
@@ -46,23 +49,34 @@ class BatchItem:
 
 
 class Batcher:
-    """Runs the forward passes of one model on its own thread, in batches."""
+    """Runs the forward passes of one model in batches, one thread per forward."""
 
     def __init__(
-        self, forward: Forward, *, max_batch_size: int, max_delay_s: float, name: str
+        self,
+        forwards: Sequence[Forward],
+        *,
+        max_batch_size: int,
+        max_delay_s: float,
+        name: str,
     ) -> None:
-        self._forward = forward
+        self._forwards = list(forwards)
         self._max_batch_size = max(1, max_batch_size)
         self._max_delay_s = max(0.0, max_delay_s)
         self._queue: deque[BatchItem] = deque()
         self._cond = threading.Condition()
         self._preparing = 0
-        self._forwarding = False
+        self._idle = len(forwards)
         self._closed = False
         self.batch_sizes: Counter[int] = Counter()
         """How many batches of each size ran: what batching achieved, for metrics."""
-        self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(forward,), name=f"batcher-{name}-{index}", daemon=True
+            )
+            for index, forward in enumerate(forwards)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     @contextmanager
     def preparing(self) -> Iterator[None]:
@@ -79,12 +93,12 @@ class Batcher:
     def submit(self, item: BatchItem) -> Future[dict[str, np.ndarray]]:
         with self._cond:
             if not self._closed:
-                if item.running is not None and (self._queue or self._forwarding):
+                if item.running is not None and (self._queue or not self._idle):
                     item.running(False)
                 self._queue.append(item)
                 self._cond.notify_all()
                 return item.future
-        self._run([item])
+        self._run(self._forwards[0], [item])
         return item.future
 
     def close(self, *, wait: bool = False) -> None:
@@ -93,10 +107,12 @@ class Batcher:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if wait and threading.current_thread() is not self._thread:
-            self._thread.join()
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join()
 
-    def _loop(self) -> None:
+    def _loop(self, forward: Forward) -> None:
         while True:
             batch = self._next_batch()
             if batch is None:
@@ -105,25 +121,30 @@ class Batcher:
                 if item.running is not None:
                     item.running(True)
             try:
-                self._run(batch)
+                self._run(forward, batch)
             finally:
                 with self._cond:
-                    self._forwarding = False
+                    self._idle += 1
 
     def _next_batch(self) -> list[BatchItem] | None:
         with self._cond:
-            while not self._queue:
-                if self._closed:
-                    return None
-                self._cond.wait()
-            deadline = self._queue[0].enqueued + self._max_delay_s
-            while len(self._queue) < self._max_batch_size and self._preparing > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            while True:
+                while not self._queue:
+                    if self._closed:
+                        return None
+                    self._cond.wait()
+                deadline = self._queue[0].enqueued + self._max_delay_s
+                while self._queue and len(self._queue) < self._max_batch_size and self._preparing:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                if self._queue:  # another thread may have taken them meanwhile
                     break
-                self._cond.wait(remaining)
-            self._forwarding = True
-            return self._take_compatible()
+            self._idle -= 1
+            batch = self._take_compatible()
+            self.batch_sizes[len(batch)] += 1
+            return batch
 
     def _take_compatible(self) -> list[BatchItem]:
         """Up to ``max_batch_size`` items shaped like the oldest, keeping the others' order."""
@@ -136,36 +157,34 @@ class Batcher:
         self._queue.extendleft(reversed(kept))
         return batch
 
-    def _run(self, batch: list[BatchItem]) -> None:
+    def _run(self, forward: Forward, batch: list[BatchItem]) -> None:
         try:
-            results = self._forward_batch(batch)
+            results = _forward_batch(forward, batch)
         except Exception as error:
             if len(batch) == 1:
                 batch[0].future.set_exception(error)
                 return
             logger.info("a batch of %d failed (%s); running its items alone", len(batch), error)
             for item in batch:
-                self._run([item])
+                self._run(forward, [item])
             return
         for item, result in zip(batch, results, strict=True):
             item.future.set_result(result)
 
-    def _forward_batch(self, batch: list[BatchItem]) -> list[dict[str, np.ndarray]]:
-        self.batch_sizes[len(batch)] += 1
-        if len(batch) == 1:
-            item = batch[0]
-            return [self._forward(item.feeds, list(item.outputs))]
-        names = list(dict.fromkeys(name for item in batch for name in item.outputs))
-        feeds = {
-            name: np.concatenate([item.feeds[name] for item in batch]) for name in batch[0].feeds
-        }
-        results = self._forward(feeds, names)
-        for name in names:
-            if results[name].shape[:1] != (len(batch),):
-                raise ValueError(
-                    f"output {name!r} of shape {results[name].shape} has no batch dimension"
-                )
-        return [
-            {name: results[name][index : index + 1] for name in item.outputs}
-            for index, item in enumerate(batch)
-        ]
+
+def _forward_batch(forward: Forward, batch: list[BatchItem]) -> list[dict[str, np.ndarray]]:
+    if len(batch) == 1:
+        item = batch[0]
+        return [forward(item.feeds, list(item.outputs))]
+    names = list(dict.fromkeys(name for item in batch for name in item.outputs))
+    feeds = {name: np.concatenate([item.feeds[name] for item in batch]) for name in batch[0].feeds}
+    results = forward(feeds, names)
+    for name in names:
+        if results[name].shape[:1] != (len(batch),):
+            raise ValueError(
+                f"output {name!r} of shape {results[name].shape} has no batch dimension"
+            )
+    return [
+        {name: results[name][index : index + 1] for name in item.outputs}
+        for index, item in enumerate(batch)
+    ]

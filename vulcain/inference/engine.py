@@ -71,6 +71,7 @@ class Engine:
             memory_budget_bytes=int(settings.models_memory_mb * 2**20),
             max_batch_size=settings.max_batch_size,
             max_queue_delay_s=settings.max_queue_delay_ms / 1000,
+            copies=settings.model_copies or core_count(),
         )
         # Requests wait for a preparation thread in a plain queue: each already carries
         # the future its batch item completes, so an executor's own future and work item
@@ -105,7 +106,9 @@ class Engine:
                     f"{entry.tensor_name!r} (its inputs: {known})"
                 )
         warmup = [warmup_image(entry.image.target) for entry in model.network.preprocessing.inputs]
-        runtime.forward(model_feeds(model, [warmup]), runtime.final_outputs())
+        feeds = model_feeds(model, [warmup])
+        for copy in model.runtimes:
+            copy.forward(feeds, runtime.final_outputs())
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
         """Run one request and wait for its tensors."""

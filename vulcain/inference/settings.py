@@ -21,6 +21,9 @@ class EngineSettings:
     max_image_pixels: int = 100_000_000
     max_batch_size: int = 4
     max_queue_delay_ms: float = 5.0
+    model_copies: int = 0
+    """Copies loaded of a network whose runtime runs one forward at a time (0: one per
+    core), so that forward passes can run side by side."""
     preprocess_threads: int = field(default_factory=core_count)
 
     def fetch_policy(self) -> FetchPolicy:

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -29,6 +30,9 @@ class Runtime(ABC):
     """A loaded network. Create with :meth:`load`, then call :meth:`forward`."""
 
     framework: str
+    one_forward_at_a_time: ClassVar[bool] = False
+    """Whether a loaded network runs one forward pass at a time (concurrent calls wait
+    for each other): then forward passes overlap only on separate copies of it."""
 
     @classmethod
     @abstractmethod

@@ -2,8 +2,11 @@
 
 Layer names are output names; a top blob whose name is no layer's name is an output too.
 A ``cv2.dnn.Net`` holds its blobs between calls and is not thread-safe, so every forward
-pass (set inputs, run, copy results out) happens under the runtime's lock; OpenCV already
-spreads one pass over every core, so a pool of nets would only multiply memory.
+pass (set inputs, run, copy results out) happens under the runtime's lock: a network loaded
+once runs one pass at a time (:attr:`CaffeRuntime.one_forward_at_a_time`), and the engine
+loads copies of it to run passes side by side. Every pass takes a slot of
+:data:`~vulcain.runtimes._opencv_threads.FORWARD_SLOTS`, which decides how many of
+OpenCV's threads it gets.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from vulcain.caffe_proto import NetParameter
 from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import CAFFE
 from vulcain.runtimes._common import opencv_message, require_file
+from vulcain.runtimes._opencv_threads import FORWARD_SLOTS
 from vulcain.runtimes._prototxt import declared_inputs, parse_prototxt, rewrite_python_layers
 from vulcain.runtimes.base import Runtime, TensorSpec
 
@@ -66,6 +70,7 @@ def _read_net(text: str, weights: np.ndarray) -> cv2.dnn.Net:
 
 class CaffeRuntime(Runtime):
     framework = CAFFE
+    one_forward_at_a_time = True
 
     def __init__(
         self,
@@ -131,7 +136,7 @@ class CaffeRuntime(Runtime):
         if unknown:
             raise UnknownTensorError.for_names(unknown, self._sources)
         layers = list(dict.fromkeys(self._sources[name][0] for name in outputs))
-        with self._lock:
+        with self._lock, FORWARD_SLOTS.forward():
             if self._net is None:
                 raise ModelError("This Caffe network was unloaded; load it again.")
             try:

@@ -36,6 +36,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         fetch_timeout_s=settings.fetch_timeout_seconds,
         max_batch_size=settings.max_batch_size,
         max_queue_delay_ms=settings.max_queue_delay_ms,
+        model_copies=settings.model_copies,
         preprocess_threads=settings.workers,
     )
 
