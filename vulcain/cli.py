@@ -6,6 +6,7 @@ Client-side commands (``networks create|list|show|rm``, ``infer``) live in
 
 from __future__ import annotations
 
+import gc
 import json
 
 import click
@@ -34,12 +35,28 @@ def serve(host: str | None, port: int | None) -> None:
         key: value for key, value in {"host": host, "port": port}.items() if value is not None
     }
     settings = Settings(**overrides)
+    app = create_app(settings)
+    _tune_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         access_log=settings.access_log,
     )
+
+
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def _tune_garbage_collector() -> None:
+    """Every request allocates a few hundred short-lived objects, so with Python's default
+    thresholds the cycle collector ran every couple of requests, a tenth of a near-free
+    inference's CPU. Collect the youngest generation every 50,000 allocations instead of
+    700, the older ones less often, and leave what start-up created (every imported
+    module) out of all collections."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
+    gc.collect()
+    gc.freeze()
 
 
 @main.command()
@@ -60,6 +77,7 @@ def worker(concurrency: int | None, loglevel: str) -> None:
             "VULCAIN_BROKER_URL is not set: a worker takes its tasks from a broker "
             "(amqp://... or redis://...). Without one, vulcain serve runs tasks itself."
         )
+    _tune_garbage_collector()
     run_worker(settings, concurrency=concurrency, loglevel=loglevel)
 
 

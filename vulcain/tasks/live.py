@@ -20,7 +20,9 @@ from vulcain.db.models import utcnow
 from vulcain.tasks.settle import complete
 from vulcain.tasks.views import ERROR, PENDING, SUCCESS, TaskView
 
-KEEP_SECONDS = 60.0
+KEEP_SECONDS = 5.0
+"""Long enough for the reads that follow an answer (a poll, a long-poll); every object
+kept longer is one more for the cycle collector to walk, at a thousand tasks a second."""
 MAX_BYTES = 64 * 2**20
 
 
