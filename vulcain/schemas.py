@@ -152,9 +152,9 @@ class InferenceRequest(BaseModel):
 
 def iso_utc(value: datetime) -> str:
     """``value`` in ISO 8601 UTC with microseconds and a ``Z``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
