@@ -16,6 +16,7 @@ from urllib.parse import unquote_to_bytes
 
 import cv2
 import numpy as np
+import pybase64
 
 from vulcain.errors import ImageError
 from vulcain.inference._fetch import fetch_url, shorten
@@ -78,6 +79,12 @@ def _read_data_uri(params: str, payload: str, policy: FetchPolicy) -> bytes:
 
 
 def _decode_base64(payload: str) -> bytes:
+    try:
+        # Most payloads are plain base64: decoded at once with SIMD (a photo in 10 us
+        # where the standard library takes 0.5 ms).
+        return pybase64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        pass
     # A '+' sent unescaped in a form-urlencoded body arrives as a space (the seed's curl
     # example does exactly that), and `base64` wraps its output in lines.
     text = payload.strip().translate(_BASE64_DROPPED).replace(" ", "+")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
+import pybase64
 
 from vulcain.db.models import NetworkRow
 from vulcain.inference.network_spec import NetworkSpec
@@ -34,7 +34,7 @@ def encode_request(request: InferenceRequest) -> bytes:
     for entry in body["inputs"]:
         image = entry["image"]
         if isinstance(image["source"], bytes):
-            image["source"] = {_BYTES: base64.b64encode(image["source"]).decode("ascii")}
+            image["source"] = {_BYTES: pybase64.b64encode(image["source"]).decode("ascii")}
     return orjson.dumps(body)
 
 
@@ -43,7 +43,7 @@ def decode_request(data: bytes) -> InferenceRequest:
     for entry in body["inputs"]:
         image = entry["image"]
         if isinstance(image["source"], dict):
-            image["source"] = base64.b64decode(image["source"][_BYTES])
+            image["source"] = pybase64.b64decode(image["source"][_BYTES], validate=True)
     return InferenceRequest.model_validate(body)
 
 
