@@ -95,3 +95,23 @@ def test_public_network_inference_uses_the_slug(client, server, identity_network
     public = client.Network.retrieve("identity-public")
     result = public.inference(inputs=[ImageInput(png, encoding="binary")], output_tensors=["out"])
     _check(result, expected_identity(image_bgr))
+
+
+def test_inference_is_one_request(proxied, proxy, identity_network, png, image_bgr):
+    network = proxied.Network.retrieve(identity_network.id)
+    proxy.seen.clear()
+    result = network.inference(inputs=[ImageInput(png, encoding="binary")], output_tensors=["out"])
+    _check(result, expected_identity(image_bgr))
+    assert [method for method, _ in proxy.seen] == ["POST"]
+    assert "wait=" in proxy.seen[0][1]
+
+
+def test_inference_waits_for_the_task_of_a_server_answering_its_id_only(
+    proxied, proxy, identity_network, png, image_bgr
+):
+    proxy.ignore_wait = True
+    network = proxied.Network.retrieve(identity_network.id)
+    proxy.seen.clear()
+    result = network.inference(inputs=[ImageInput(png, encoding="binary")], output_tensors=["out"])
+    _check(result, expected_identity(image_bgr))
+    assert [method for method, _ in proxy.seen][:2] == ["POST", "GET"]

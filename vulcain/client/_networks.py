@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from vulcain.client._http import HTTPSession
 from vulcain.client._inputs import ImageInput, inference_body
-from vulcain.client._tasks import Task
+from vulcain.client._tasks import LONG_POLL_SECONDS, Task
 from vulcain.client._upload import FilesArgument, open_network_files
 
 CREATE_TIMEOUT = 3600.0
@@ -124,11 +125,26 @@ class Network:
         """Run the network on ``inputs`` (one :class:`ImageInput` per preprocessing input)
         and return the requested tensors by name as float32 arrays of their ``shape``.
 
+        One request: the server holds it until the task ends (``?wait=``) and answers with
+        the task. A task still pending then, or a server that answers with its id only, is
+        followed with :meth:`Task.wait`.
+
         Raise :class:`ClientError` for a request the server refuses at once (no inputs,
         unknown tensor), :class:`TaskError` when the inference fails (unreadable image)
         and :class:`TaskTimeout` after ``timeout`` seconds.
         """
-        return self.start_inference(inputs, output_tensors).wait(timeout=timeout).tensors()
+        started = time.monotonic()
+        wait = LONG_POLL_SECONDS if timeout is None else min(timeout, LONG_POLL_SECONDS)
+        answer = self._session.post(
+            self._inference_path,
+            params={"wait": f"{wait:g}"},
+            timeout=wait + 30.0,
+            **inference_body(inputs, output_tensors),
+        )
+        if "status" not in answer:  # a server without one-request inference
+            answer = {"id": answer["task_id"], "status": "pending"}
+        remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        return Task(self._session, answer).wait(timeout=remaining).tensors()
 
 
 class Networks:

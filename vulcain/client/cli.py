@@ -178,9 +178,8 @@ def infer(
     inputs = [_image_input(image) for image in images]
     with _client() as client:
         network: Network = client.Network.retrieve(_network_id(network_id))
-        tasks = [network.start_inference([item], list(outputs)) for item in inputs]
-        for image, task in zip(images, tasks, strict=True):
-            tensors = task.wait(timeout=timeout).tensors()
+        for image, item in zip(images, inputs, strict=True):
+            tensors = network.inference([item], list(outputs), timeout=timeout)
             click.echo(image)
             for name, tensor in tensors.items():
                 click.echo(_describe(name, tensor, top))
