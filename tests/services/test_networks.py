@@ -274,3 +274,39 @@ def test_ids_of_deleted_networks_and_purged_tasks_are_never_given_again(services
     third = create(services, account)
     assert third.id > second.id
     assert third.task_id > second.task_id
+
+
+def deployed(services: Services, account: Account) -> int:
+    """A network whose deployment is recorded as successful (its files are random bytes)."""
+    network = create(services, account)
+    asyncio.run(services.tasks.wait(account, network.task_id, 30))
+    with services.db.session() as session:
+        deployment = session.get(TaskRow, network.task_id)
+        deployment.status, deployment.error = "success", None
+        session.get(NetworkRow, network.id).outputs = ["out"]
+    return network.id
+
+
+def test_a_network_deleted_by_another_process_refuses_inference_at_once(services, account):
+    network_id = deployed(services, account)
+    assert asyncio.run(services.networks.infer(account, network_id, request()))  # now cached
+    before = task_rows(services, account)
+    with services.db.session() as session:  # as another replica's delete would
+        session.execute(delete(NetworkRow).where(NetworkRow.id == network_id))
+    with pytest.raises(NotFound, match=f"no network {network_id}"):
+        asyncio.run(services.networks.infer(account, network_id, request()))
+    assert task_rows(services, account) == before
+
+
+def test_a_slug_moved_by_another_process_reaches_its_new_network(services, account, admin):
+    first, second = deployed(services, account), deployed(services, account)
+    slug = f"moving-{uuid.uuid4().hex[:8]}"
+    services.networks.publish(admin, first, slug)
+    asyncio.run(services.networks.infer(account, slug, request()))  # slug -> first, cached
+    with services.db.session() as session:  # another replica publishes anew
+        session.get(NetworkRow, first).public_id = None
+        session.flush()
+        session.get(NetworkRow, second).public_id = slug
+    task_id = asyncio.run(services.networks.infer(account, slug, request()))
+    with services.db.session() as session:
+        assert session.get(TaskRow, task_id).network_id == second

@@ -159,7 +159,7 @@ def test_inferences_still_running_when_the_services_close_are_written(
     inferences = queue.submitted[1:]
     for task_id, work in inferences:
         assert work is not None
-        services.runner.start_inference(task_id, work)
+        services.runner.begin_inference(work).written(task_id)
     services.close()  # while the engine still holds most of them
 
     database = Database(settings.database_url)
@@ -171,3 +171,30 @@ def test_inferences_still_running_when_the_services_close_are_written(
     finally:
         database.close()
     assert statuses == ["success"] * len(inferences)
+
+
+def test_an_inference_finished_before_its_task_is_written_is_recorded_once_it_is(
+    settings, identity_model, image
+):
+    queue = _HeldQueue()
+    services = Services(settings, queue=queue, out=io.StringIO())
+    services.start()
+    try:
+        account = services.accounts.create("early")[0]
+        network = create_identity(services, account, identity_model)
+        services.runner(network.task_id)
+        task_id = asyncio.run(services.networks.infer(account, network.id, png_request(image)))
+        _, work = queue.submitted[-1]
+        assert work is not None
+        run = services.runner.begin_inference(work)
+        deadline = time.monotonic() + 30
+        while run._outputs is None and time.monotonic() < deadline:  # the engine is done first
+            time.sleep(0.01)
+        assert run._outputs is not None
+        assert asyncio.run(services.tasks.get(account, task_id)).status == "pending"
+        run.written(task_id)
+        task = asyncio.run(services.tasks.wait(account, task_id, 30))
+        assert task.status == "success"
+        assert orjson.loads(task.data)["tensors"][0]["name"] == "out"
+    finally:
+        services.close()

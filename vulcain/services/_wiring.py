@@ -72,7 +72,7 @@ def open_queue(settings: Settings, runner: TaskRunner) -> TaskQueue:
         from vulcain.tasks.celery_queue import CeleryQueue
 
         return CeleryQueue(settings)
-    return InProcessQueue(settings.workers, runner.start, runner.start_inference)
+    return InProcessQueue(settings.workers, runner.start, runner.begin_inference)
 
 
 class Services:

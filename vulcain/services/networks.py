@@ -248,12 +248,20 @@ class NetworkService:
         task = NewInference(
             account.id, target.network.id, public_id, name, created, encode_request(request)
         )
+        work = InferenceWork(target.network, request, account.id, name, created)
+        begun = self._queue.begin(work)  # its images are decoded while the task is written
         loop = asyncio.get_running_loop()
         written: asyncio.Future[int] = loop.create_future()
         self._store.create_inference(task, on_loop(loop, written))
-        task_id = await written
-        work = InferenceWork(target.network, request, account.id, name, created)
-        if self._queue.submit_blocks:
+        try:
+            task_id = await written
+        except BaseException:
+            if begun is not None:
+                begun.not_written()
+            raise
+        if begun is not None:
+            begun.written(task_id)
+        elif self._queue.submit_blocks:
             await anyio.to_thread.run_sync(self._submit, task_id, work)
         else:
             self._submit(task_id, work)

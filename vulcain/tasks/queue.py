@@ -12,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from vulcain.tasks.payloads import InferenceWork
@@ -46,24 +46,42 @@ class TaskQueue(ABC):
         """Tasks submitted and not yet taken by a worker, or ``None`` when unknown."""
         return None
 
+    def begin(self, work: InferenceWork) -> Begun | None:
+        """Start an inference while its task is still being written, where tasks run in
+        this process (then tell the result :meth:`Begun.written` or
+        :meth:`Begun.not_written` instead of calling :meth:`submit`); ``None`` where the
+        task must be written first."""
+        return None
+
+
+class Begun(Protocol):
+    """An inference started before its task was written."""
+
+    def written(self, task_id: int) -> None:
+        """Its task is committed as ``task_id``."""
+
+    def not_written(self) -> None:
+        """Its task could not be written: drop it."""
+
 
 class InProcessQueue(TaskQueue):
     """A pool of ``workers`` threads calling ``run(task_id)`` (what it returns, such as the
     future of a task handed on to the engine, is not waited for).
 
-    An inference submitted with its ``work`` is started at once on the caller's thread by
-    ``run_inference(task_id, work)``, which only hands it to the engine: no thread hop and
-    no second read of what the caller just wrote."""
+    An inference whose work is in memory is handed to the engine at once on the caller's
+    thread by ``begin_inference(work)``, even before its task is written: no thread hop,
+    no second read of what the caller just wrote, and its images are decoded while the
+    task is committed."""
 
     def __init__(
         self,
         workers: int,
         run: Callable[[int], object],
-        run_inference: Callable[[int, InferenceWork], object] | None = None,
+        begin_inference: Callable[[InferenceWork], Begun] | None = None,
     ) -> None:
         self._workers = workers
         self._run = run
-        self._run_inference = run_inference
+        self._begin_inference = begin_inference
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -73,13 +91,19 @@ class InProcessQueue(TaskQueue):
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vulcain-task")
 
     def submit(self, task_id: int, work: InferenceWork | None = None) -> None:
+        begun = self.begin(work) if work is not None else None
+        if begun is not None:
+            begun.written(task_id)
+            return
         with self._lock:
             if self._pool is None:
                 raise RuntimeError("the task queue is not started")
-            if work is None or self._run_inference is None:
-                self._pool.submit(self._run_logged, task_id)
-                return
-        self._run_inference(task_id, work)
+            self._pool.submit(self._run_logged, task_id)
+
+    def begin(self, work: InferenceWork) -> Begun | None:
+        if self._begin_inference is None:
+            return None
+        return self._begin_inference(work)
 
     def _run_logged(self, task_id: int) -> None:
         try:

@@ -9,6 +9,7 @@ are woken at once, the end is committed by the :class:`~vulcain.tasks.store.Task
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future
 from dataclasses import asdict
 from functools import partial
@@ -79,7 +80,7 @@ class TaskRunner:
             with self._db.session() as session:
                 network, work = self._load(session, task_id)
             if work is not None:
-                self._run_inference(task_id, work, in_future(done))
+                self.begin_inference(work).written(task_id, in_future(done))
                 return done
             self._finish_deploy(task_id, network.id, self._engine.deploy(network))
         except _Skip:
@@ -90,23 +91,18 @@ class TaskRunner:
         done.set_result(None)
         return done
 
-    def start_inference(self, task_id: int, work: InferenceWork) -> None:
-        """Hand an inference whose work is already in memory to the engine."""
-        self._run_inference(task_id, work, None)
-
-    def _run_inference(self, task_id: int, work: InferenceWork, then: Settle | None) -> None:
-        live = None
-        if self._live is not None:
-            live = self._live.add(
-                task_id, work.account_id, work.network.id, work.name, work.create_date
-            )
+    def begin_inference(self, work: InferenceWork) -> InferenceRun:
+        """Hand an inference to the engine now, while its task may still be being
+        written: :meth:`InferenceRun.written` gives it its id (its end is recorded once
+        both are done), :meth:`InferenceRun.not_written` drops it."""
+        run = InferenceRun(self, work)
         try:
-            progress = None if live is None else live.set_running
-            outputs = self._engine.submit(work.network, work.request, progress)
+            outputs = self._engine.submit(work.network, work.request, run.progress)
         except Exception as error:
-            self._end(task_id, live, error=_message(task_id, error), then=then)
-            return
-        outputs.add_done_callback(partial(self._inference_done, task_id, work, live, then))
+            outputs = Future()
+            outputs.set_exception(error)
+        outputs.add_done_callback(run.outputs_done)
+        return run
 
     def _inference_done(
         self,
@@ -199,6 +195,59 @@ class TaskRunner:
                     .values(inputs=inputs, outputs=list(result.outputs))
                 )
         self._events.notify(task_id)
+
+
+class InferenceRun:
+    """One inference, from the moment the engine takes it: its outputs and its task id
+    arrive in either order (the engine may be done before the task is committed), and
+    whichever comes second records the end."""
+
+    def __init__(self, runner: TaskRunner, work: InferenceWork) -> None:
+        self._runner = runner
+        self._work = work
+        self._lock = threading.Lock()
+        self._running = False
+        self._task_id: int | None = None
+        self._then: Settle | None = None
+        self._live: LiveTask | None = None
+        self._outputs: Future[Outputs] | None = None
+        self._dropped = False
+
+    def progress(self, running: bool) -> None:
+        """The engine's report (see :meth:`vulcain.inference.engine.Engine.submit`)."""
+        with self._lock:
+            self._running = running
+            if self._live is not None:
+                self._live.set_running(running)
+
+    def written(self, task_id: int, then: Settle | None = None) -> None:
+        """The task is committed as ``task_id``; ``then`` is called once its end is."""
+        work, live_tasks = self._work, self._runner._live
+        with self._lock:
+            self._task_id, self._then = task_id, then
+            if live_tasks is not None:
+                self._live = live_tasks.add(
+                    task_id, work.account_id, work.network.id, work.name, work.create_date
+                )
+                self._live.set_running(self._running)
+            outputs = self._outputs
+        if outputs is not None:
+            self._runner._inference_done(task_id, work, self._live, then, outputs)
+
+    def not_written(self) -> None:
+        """The task could not be written: its outputs are dropped when they come."""
+        with self._lock:
+            self._dropped = True
+
+    def outputs_done(self, outputs: Future[Outputs]) -> None:
+        with self._lock:
+            if self._dropped:
+                return
+            if self._task_id is None:
+                self._outputs = outputs
+                return
+            task_id, live, then = self._task_id, self._live, self._then
+        self._runner._inference_done(task_id, self._work, live, then, outputs)
 
 
 def _write(session: Session, task_id: int, data: dict[str, Any]) -> bool:
