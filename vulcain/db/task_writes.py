@@ -64,20 +64,18 @@ class TaskWrites:
         data = f"{mark}::json" if self._postgres else mark
         self._finish = (
             f"UPDATE tasks SET status = {mark}, error = {mark}, data = {data}, "
-            f"update_date = {mark} WHERE id = {mark} AND status = '{PENDING}'"
+            f"update_date = {mark} WHERE id = {mark} AND status = '{PENDING}' RETURNING id"
         )
 
     def insert_inferences(self, cursor: Any, tasks: Sequence[NewInference]) -> list[int | None]:
         """Insert the tasks and their requests; the id of each, or ``None`` for a task
         whose network is gone or no longer published under the slug it was named by
         (nothing of it is left written)."""
-        ids: list[int] = []
+        rows = []
         for task in tasks:
             date = self._date(task.create_date)
-            cursor.execute(
-                self._insert_task, (task.account_id, task.network_id, task.name, date, date)
-            )
-            ids.append(int(cursor.fetchone()[0]))
+            rows.append((task.account_id, task.network_id, task.name, date, date))
+        ids = [int(row[0]) for row in self._each_returning(cursor, self._insert_task, rows)]
         cursor.executemany(
             self._insert_body,
             [(task_id, task.body) for task_id, task in zip(ids, tasks, strict=True)],
@@ -104,16 +102,32 @@ class TaskWrites:
 
     def finish(self, cursor: Any, ends: Sequence[TaskEnd]) -> list[bool]:
         """Record each end while its task is still pending; whether each was written."""
-        written = []
-        for end in ends:
-            status = ERROR if end.error is not None else SUCCESS
-            data = end.data.decode("utf-8") if end.data is not None else None
-            cursor.execute(
-                self._finish,
-                (status, end.error, data, self._date(end.update_date), end.task_id),
+        rows = [
+            (
+                ERROR if end.error is not None else SUCCESS,
+                end.error,
+                end.data.decode("utf-8") if end.data is not None else None,
+                self._date(end.update_date),
+                end.task_id,
             )
-            written.append(cursor.rowcount == 1)
-        return written
+            for end in ends
+        ]
+        return [row is not None for row in self._each_returning(cursor, self._finish, rows)]
+
+    def _each_returning(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> list[Any]:
+        """The one row (or ``None``) that ``sql`` returns for each of ``rows``: in a single
+        round trip on PostgreSQL, one statement after the other in SQLite's process."""
+        if not self._postgres:
+            results = []
+            for row in rows:
+                cursor.execute(sql, row)
+                results.append(cursor.fetchone())
+            return results
+        cursor.executemany(sql, rows, returning=True)
+        results = [cursor.fetchone()]
+        while cursor.nextset():
+            results.append(cursor.fetchone())
+        return results
 
     def _date(self, value: datetime) -> datetime | str:
         value = value.astimezone(UTC)

@@ -1,6 +1,8 @@
 """Task events shared by every process of a deployment (API replicas and workers).
 
-Whoever finishes a task publishes its id (PostgreSQL ``NOTIFY`` or Redis ``PUBLISH``);
+Whoever finishes a task publishes its id (PostgreSQL ``NOTIFY`` or Redis ``PUBLISH``) from a
+publisher thread, which sends every id queued meanwhile in one round trip (a task's end
+is committed on the task store's thread, which must not wait for the network);
 each process that has long-polls waiting runs one listener thread, with its own
 connection, that wakes the local waiters. The listener starts at the first
 :meth:`~TaskEvents.subscribe` (workers only publish, so they never open one), and
@@ -18,6 +20,7 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from queue import SimpleQueue
 
 import psycopg
 import redis
@@ -47,10 +50,15 @@ class ListeningTaskEvents(TaskEvents):
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outbox: SimpleQueue[int | None] = SimpleQueue()
+        self._publisher = threading.Thread(
+            target=self._publish_loop, name=f"{name}-publish", daemon=True
+        )
+        self._publisher.start()
 
     @abstractmethod
-    def _publish(self, task_id: int) -> None:
-        """Tell every process that ``task_id`` finished."""
+    def _publish(self, task_ids: list[int]) -> None:
+        """Tell every process that ``task_ids`` finished."""
 
     @abstractmethod
     def _listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
@@ -59,13 +67,27 @@ class ListeningTaskEvents(TaskEvents):
 
     def notify(self, task_id: int) -> None:
         self._local.notify(task_id)
+        self._outbox.put(task_id)
+
+    def _publish_loop(self) -> None:
+        while (first := self._outbox.get()) is not None:
+            task_ids = [first]
+            while not self._outbox.empty():
+                next_id = self._outbox.get()
+                if next_id is None:
+                    self._publish_logged(task_ids)
+                    return
+                task_ids.append(next_id)
+            self._publish_logged(task_ids)
+
+    def _publish_logged(self, task_ids: list[int]) -> None:
         try:
-            self._publish(task_id)
+            self._publish(task_ids)
         except Exception:
             log.warning(
-                "could not publish that task %s finished; waiters elsewhere see it on their "
-                "next check",
-                task_id,
+                "could not publish that tasks %s finished; waiters elsewhere see them on "
+                "their next check",
+                task_ids,
                 exc_info=True,
             )
 
@@ -118,6 +140,8 @@ class ListeningTaskEvents(TaskEvents):
         self._local.notify(task_id)
 
     def close(self) -> None:
+        self._outbox.put(None)
+        self._publisher.join(timeout=IDLE_CHECK_S * 5)
         self._stop.set()
         with self._lock:
             thread, self._thread = self._thread, None
@@ -138,11 +162,11 @@ class PostgresTaskEvents(ListeningTaskEvents):
         url = make_url(db.url).set(drivername="postgresql")
         self._conninfo = url.render_as_string(hide_password=False)
 
-    def _publish(self, task_id: int) -> None:
+    def _publish(self, task_ids: list[int]) -> None:
         with self._db.engine.begin() as connection:
             connection.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": self._channel, "payload": str(task_id)},
+                text("SELECT pg_notify(:channel, id::text) FROM unnest(:ids) AS id"),
+                {"channel": self._channel, "ids": task_ids},
             )
 
     def _listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
@@ -174,8 +198,11 @@ class RedisTaskEvents(ListeningTaskEvents):
         self._channel = channel
         self._client = redis.Redis.from_url(url, socket_connect_timeout=5)
 
-    def _publish(self, task_id: int) -> None:
-        self._client.publish(self._channel, str(task_id))
+    def _publish(self, task_ids: list[int]) -> None:
+        with self._client.pipeline(transaction=False) as pipeline:
+            for task_id in task_ids:
+                pipeline.publish(self._channel, str(task_id))
+            pipeline.execute()
 
     def _listen(self, deliver: Callable[[str], None], ready: Callable[[], None]) -> None:
         client = redis.Redis.from_url(
