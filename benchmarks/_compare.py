@@ -1,7 +1,9 @@
 """One server at a time, fed the same workload by the same load generator (peers.py).
 
 Every server gets the near-free network at c16 and the ResNet at c1 and c16, with the same
-JPEGs and the same reference outputs to verify against. Vulcain also gets the load
+JPEGs and the same reference outputs to verify against. The near-free load (and the
+ceiling) runs for a fixed time, so a fast server is measured as long as a slow one; the
+ResNet loads run a fixed count of requests. Vulcain also gets the load
 generator's ceiling (``GET /health``), both of its request modes, and optionally the c1
 latency of the official ``deepomatic-api`` client next to its own long-poll client. Each
 server is stopped (its whole process group) in a ``finally``.
@@ -28,6 +30,8 @@ from _vulcain import MODES, deploy, health_scenario, scenario
 from vulcain.client import Client
 
 Log = Callable[[str], None]
+TIMED_REQUESTS = 10**9
+"""The count of a timed load: never reached, its time ends it."""
 
 
 @dataclass
@@ -40,13 +44,22 @@ class Workload:
     references: dict[str, list[np.ndarray]]
     """Per network, each JPEG's output tensor at batch size 1 in the raw runtime."""
     requests: dict[str, int]
-    """``near_free``, ``resnet_c1``, ``resnet_c16``, ``health``, ``client_c1``."""
+    """Counted loads: ``resnet_c1``, ``resnet_c16``, ``client_c1``."""
+    seconds: dict[str, float]
+    """Timed loads, as many requests as fit: ``near_free``, ``health``."""
     max_seconds: float
+    """No counted load runs longer than this."""
     max_batch_size: int
     image_files: list[Path] = field(default_factory=list)
     """The ResNet JPEGs on disk, for the client scripts."""
     official_python: Path | None = None
     """The python of ``.venv/compat/1.0.0``; ``None`` skips the official client row."""
+
+    def length(self, key: str) -> dict[str, Any]:
+        """``run_load``'s ``requests`` and ``max_seconds`` for the load ``key``."""
+        if key in self.seconds:
+            return {"requests": TIMED_REQUESTS, "max_seconds": self.seconds[key]}
+        return {"requests": self.requests[key], "max_seconds": self.max_seconds}
 
     def networks(self) -> dict[str, BenchNetwork]:
         found = {"near_free": self.near_free, "resnet": self.resnet}
@@ -68,10 +81,9 @@ def _loads(
             workload.jpegs[key],
             workload.references[key],
             concurrency=level,
-            requests=workload.requests[count_key],
             server_pids=pids,
             label=f"{tag} {key} c{level}",
-            max_seconds=workload.max_seconds,
+            **workload.length(count_key),
         )
         if result.unsupported:
             return {f"{key}_c{other}": result.to_json() for other in levels}
@@ -91,10 +103,9 @@ def measure_vulcain(workload: Workload, env: dict[str, str], log: Log) -> dict[s
                 health_scenario(server),
                 [b""],
                 concurrency=workload.concurrency,
-                requests=workload.requests["health"],
                 server_pids=pids,
                 label="GET /health",
-                max_seconds=workload.max_seconds,
+                **workload.length("health"),
             ).to_json()
         }
         for key, network in workload.networks().items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _targets import print_busy_warning, print_errors, print_targets
+from _targets import fastest, print_busy_warning, print_errors, print_targets
 from rich.console import Console
 from rich.table import Table
 
@@ -18,7 +18,12 @@ VULCAIN_MODES = (
     ("two_request", "Vulcain 2-req"),
     ("one_request", "Vulcain 1-req"),
 )
-PEERS = (("mlserver", "MLServer"), ("mosec", "Mosec"))
+PEERS = (
+    ("mlserver", "MLServer 1 worker"),
+    ("mlserver-inline", "MLServer inline"),
+    ("mosec", "Mosec"),
+)
+MLSERVERS = dict(PEERS[:2])
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -57,13 +62,7 @@ def print_peers_report(results: dict[str, Any]) -> None:
         console.print(f"{key}: {label}")
     raw = results.get("raw")
     if raw:
-        by_batch = ", ".join(f"b{k}: {v:.4g}" for k, v in raw["images_per_s_by_batch_size"].items())
-        console.print(
-            f"raw runtime (OpenCV DNN, this process): best {raw['best_images_per_s']:.4g} "
-            f"images/s at batch {raw['best_batch_size']} ({by_batch}); single forward "
-            f"{raw['single_latency_ms']:.3g} ms; decode + preprocess of one JPEG "
-            f"{raw['decode_preprocess_ms']:.3g} ms"
-        )
+        _print_raw(console, raw)
     ceiling = results.get("servers", {}).get("vulcain", {}).get("generator_ceiling")
     if ceiling and ceiling["requests"]:
         cpu_ms = ceiling["generator_cpu_ms_per_request"]
@@ -75,12 +74,15 @@ def print_peers_report(results: dict[str, Any]) -> None:
     table = Table(title="One load generator (asyncio + aiohttp, own process), one server at a time")
     table.caption = (
         "Vulcain 2-req: POST, then GET the task with ?wait (latency from POST start to GET "
-        "end); 1-req: POST ?wait answers the task. err/wrong/chk: failed requests, wrong "
+        "end); 1-req: POST ?wait answers the task. MLServer 1 worker: its default "
+        "parallel_workers 1 (inference in one worker process); inline: parallel_workers 0 "
+        "(inference in the API process). err/wrong/chk: failed requests, wrong "
         "tensors, answers checked against the reference."
     )
     columns = ("server", "workload", "rate", "p50 ms", "p90 ms", "p99 ms")
     for column in (*columns, "server CPU ms/req", "gen. CPU ms/req", "err/wrong/chk"):
-        table.add_column(column, justify="right" if column not in columns[:2] else "left")
+        left = column in columns[:2]
+        table.add_column(column, justify="left" if left else "right", no_wrap=left)
     servers = results.get("servers", {})
     vulcain = servers.get("vulcain", {})
     for key, workload, unit in ROWS:
@@ -89,6 +91,7 @@ def print_peers_report(results: dict[str, Any]) -> None:
         for peer, label in PEERS:
             _add(table, label, f"{workload} {unit}", servers.get(peer, {}).get(key))
     console.print(table)
+    _print_faster_mlserver(console, servers)
     print_errors(
         console,
         {
@@ -109,6 +112,50 @@ def print_peers_report(results: dict[str, Any]) -> None:
     if memory:
         console.print("resident memory after the loads: " + ", ".join(memory))
     print_targets(console, results["targets"])
+
+
+def _print_raw(console: Console, raw: dict[str, Any]) -> None:
+    """Both raw figures, one network on OpenCV's threads and one copy per core."""
+
+    def by_batch(rates: dict[str, float]) -> str:
+        return ", ".join(f"b{size}: {rate:.4g}" for size, rate in rates.items())
+
+    console.print(
+        f"raw, one network, OpenCV's threads (OpenCV DNN, this process): best "
+        f"{raw['best_images_per_s']:.4g} images/s at batch {raw['best_batch_size']} "
+        f"({by_batch(raw['images_per_s_by_batch_size'])}); single forward "
+        f"{raw['single_latency_ms']:.3g} ms; decode + preprocess of one JPEG "
+        f"{raw['decode_preprocess_ms']:.3g} ms"
+    )
+    copies = raw.get("one_copy_per_core")
+    if copies:
+        console.print(
+            f"raw, one copy per core, one thread each ({copies['copies']} copies side by "
+            f"side, one Python thread and one OpenCV thread each): best "
+            f"{copies['best_images_per_s']:.4g} images/s at batch {copies['best_batch_size']} "
+            f"({by_batch(copies['images_per_s_by_batch_size'])}); "
+            f"{copies['best_images_per_s'] / raw['best_images_per_s']:.2f}x the one network"
+        )
+
+
+def _print_faster_mlserver(console: Console, servers: dict[str, Any]) -> None:
+    """Which MLServer configuration the targets compare with, per workload."""
+    configurations = {name: servers[name] for name in MLSERVERS if name in servers}
+    if not configurations:
+        return
+    parts = []
+    for key, workload, unit in ROWS:
+        best = fastest(configurations, key)
+        if best is None:
+            continue
+        rates = ", ".join(
+            f"{MLSERVERS[name]} {rows[key]['per_second']:.1f}"
+            for name, rows in configurations.items()
+            if rows.get(key) and rows[key].get("requests")
+        )
+        parts.append(f"{workload}: {MLSERVERS[best[0]]} ({rates} {unit})")
+    if parts:
+        console.print("faster MLServer configuration, compared with: " + "; ".join(parts))
 
 
 def _memory(servers: dict[str, Any]) -> dict[str, float]:

