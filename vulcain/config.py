@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     access_log: bool = True
     """Whether ``vulcain serve`` logs one line per request."""
     max_batch_size: int = Field(default=4, ge=1)
-    """Most requests of one network run together in one forward pass (dynamic batching)."""
+    """Most requests of one network run together in its forward passes (dynamic batching);
+    a network loaded in several copies shares it among them."""
     max_queue_delay_ms: float = Field(default=5.0, ge=0)
     """Longest a request waits for others to fill its batch, while more are on their way."""
     model_copies: int = Field(default=0, ge=0)

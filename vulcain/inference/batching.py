@@ -60,7 +60,11 @@ class Batcher:
         name: str,
     ) -> None:
         self._forwards = list(forwards)
-        self._max_batch_size = max(1, max_batch_size)
+        # The copies share the batch: with all of them busy, as many requests are in
+        # forward passes as one full batch, and the next ones wait prepared, ready to go
+        # as soon as a copy is free (copies that each took a full batch would all end at
+        # once, leaving nothing prepared).
+        self._max_batch_size = max(1, max_batch_size // len(self._forwards))
         self._max_delay_s = max(0.0, max_delay_s)
         self._queue: deque[BatchItem] = deque()
         self._cond = threading.Condition()
