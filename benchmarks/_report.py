@@ -1,4 +1,4 @@
-"""serving.py's table, its memory target and its ratios to the raw runtime."""
+"""serving.py's table and its ratios to the raw runtime."""
 
 from __future__ import annotations
 
@@ -9,19 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from _raw import RawResult
-from _targets import print_busy_warning, print_errors, print_targets, target, usable
+from _targets import print_busy_warning, print_errors, print_targets, usable
 from rich.console import Console
 from rich.table import Table
 
-RSS_FACTOR = 1.3
-"""Resident memory one loaded model may cost, as a multiple of its weight file."""
 BODY_LABELS = {"json": "JSON base64", "multipart": "multipart"}
 MODE_LABELS = {"two_request": "POST+GET", "one_request": "POST ?wait"}
-
-
-def rss_target(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    limit = float(f"{RSS_FACTOR * results['model']['weight_file_mb']:.3g}")
-    return {"rss_per_model_mb": target(results["rss_per_model_mb"], limit, "<=")}
 
 
 def ratios(results: dict[str, Any], raw: RawResult) -> dict[str, float]:

@@ -34,7 +34,7 @@ from _aioload import run_load
 from _inputs import make_jpegs
 from _networks import BenchNetwork, identity_network, nsfw_network, resnet50_network
 from _raw import RawResult, best_of, decode_preprocess_ms, measure_raw, preprocessed_tensors
-from _report import machine_info, print_report, ratios, rss_target
+from _report import machine_info, print_report, ratios
 from _server import ServerProcess
 from _targets import vulcain_alone
 from _vulcain import MODES, deploy, health_scenario, scenario
@@ -165,10 +165,7 @@ def main() -> int:
         },
     )
     results.update(ratios(results, raw))
-    results["targets"] = {
-        **vulcain_alone(_target_runs(results), results["raw"]),
-        **rss_target(results),
-    }
+    results["targets"] = vulcain_alone(_target_runs(results), results["raw"])
     print_report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
