@@ -82,8 +82,8 @@ async def read_body(
             decoded = decode_form(
                 parts, model, accepts_files=accepts_files, unknown_hint=unknown_hint
             )
-            data = shape(decoded.data, model, [], max_file_bytes=max_file_bytes)
-            yield Body(validate(model, data), decoded.files)
+            shaped = shape(decoded.data, model, [], max_file_bytes=max_file_bytes)
+            yield Body(validate(model, shaped), decoded.files)
         return
     raw = await _read_inline(request)
     if kind == JSON or kind.endswith("+json") or (not kind and _looks_like_json(raw)):
