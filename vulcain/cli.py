@@ -30,6 +30,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from vulcain.api.app import create_app
+    from vulcain.logs import logging_config
 
     overrides = {
         key: value for key, value in {"host": host, "port": port}.items() if value is not None
@@ -41,7 +42,8 @@ def serve(host: str | None, port: int | None) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        access_log=settings.access_log,
+        access_log=False,  # the API logs its own access lines, with their request ids
+        log_config=logging_config(settings.log_format),
     )
 
 

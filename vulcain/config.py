@@ -7,6 +7,7 @@ the environment anywhere else.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,15 @@ class Settings(BaseSettings):
     """How long a process remembers whose an API key is (0: look it up on every request)."""
     access_log: bool = True
     """Whether ``vulcain serve`` logs one line per request."""
+    log_format: Literal["text", "json"] = "text"
+    """``text``, or ``json``: one JSON object per line, with the request id, task id,
+    network, route, status and duration of the request or task a line is about."""
+    metrics: bool = True
+    """Whether ``GET /metrics`` serves the Prometheus metrics (no API key: scrapers have
+    none; turn it off, or move it with ``metrics_port``, where that matters)."""
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """A port of its own for the Prometheus metrics (on ``host``), instead of ``/metrics``
+    on the API; how a ``vulcain worker`` exposes its metrics (0: none)."""
     max_batch_size: int = Field(default=4, ge=1)
     """Most requests of one network run together in its forward passes (dynamic batching);
     a network loaded in several copies shares it among them."""

@@ -16,13 +16,11 @@ from starlette.concurrency import run_in_threadpool
 import vulcain
 from vulcain.api.docs import install_docs
 from vulcain.api.errors import install_error_handlers
-from vulcain.api.middleware import (
-    BodySizeLimitMiddleware,
-    TrailingSlashMiddleware,
-    UnhandledErrorMiddleware,
-)
+from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
+from vulcain.api.observe import RequestObserver
 from vulcain.api.routes import accounts, health, inference, networks, tasks
+from vulcain.api.routes.metrics import metrics_route
 from vulcain.config import Settings
 from vulcain.schemas import InferenceRequest
 from vulcain.services import Services
@@ -73,9 +71,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in (networks.router, tasks.router, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    if settings.metrics and not settings.metrics_port:
+        app.router.routes.append(metrics_route(services.metrics))
     install_docs(app, API_PREFIX, _BODY_MODELS)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(TrailingSlashMiddleware)
-    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestObserver, metrics=services.metrics, access_log=settings.access_log)
     return app

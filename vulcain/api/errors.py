@@ -2,7 +2,7 @@
 
 One handler per kind: :class:`VulcainError` (its own status), request validation (400),
 Starlette's ``HTTPException`` (unknown route, wrong method, unreadable multipart). Anything
-else is caught by :class:`~vulcain.api.middleware.UnhandledErrorMiddleware`.
+else is caught by :class:`~vulcain.api.observe.RequestObserver`.
 """
 
 from __future__ import annotations

@@ -1,18 +1,15 @@
-"""ASGI middleware of the API: optional trailing slash, body size limit, last-resort 500.
+"""ASGI middleware of the API: optional trailing slash, body size limit (the outermost,
+:class:`vulcain.api.observe.RequestObserver`, is in a module of its own).
 
 Pure ASGI (no ``BaseHTTPMiddleware``) so that request bodies keep streaming.
 """
 
 from __future__ import annotations
 
-import logging
-
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vulcain.errors import PayloadTooLarge
-
-logger = logging.getLogger("vulcain.api")
 
 
 class TrailingSlashMiddleware:
@@ -26,7 +23,8 @@ class TrailingSlashMiddleware:
         if scope["type"] == "http":
             path: str = scope["path"]
             if len(path) > 1 and path.endswith("/"):
-                scope = dict(scope)
+                # In place, as Starlette's router updates it: the outermost middleware reads
+                # the route that served the request from this same scope.
                 scope["path"] = path.rstrip("/") or "/"
                 raw_path = scope.get("raw_path")
                 if raw_path:
@@ -71,31 +69,3 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
-
-
-class UnhandledErrorMiddleware:
-    """Turn an exception no handler knew into ``500 {"error": "internal error"}``; the
-    traceback goes to the log only."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            await JSONResponse({"error": "internal error"}, status_code=500)(scope, receive, send)

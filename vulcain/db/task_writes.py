@@ -64,7 +64,7 @@ class TaskWrites:
         data = f"{mark}::json" if self._postgres else mark
         self._finish = (
             f"UPDATE tasks SET status = {mark}, error = {mark}, data = {data}, "
-            f"update_date = {mark} WHERE id = {mark} AND status = '{PENDING}' RETURNING id"
+            f"update_date = {mark} WHERE id = {mark} AND status = '{PENDING}' RETURNING kind"
         )
 
     def insert_inferences(self, cursor: Any, tasks: Sequence[NewInference]) -> list[int | None]:
@@ -100,8 +100,9 @@ class TaskWrites:
         cursor.execute(f"SELECT id, public_id FROM networks WHERE id IN ({marks})", ordered)
         return {int(row[0]): row[1] for row in cursor.fetchall()}
 
-    def finish(self, cursor: Any, ends: Sequence[TaskEnd]) -> list[bool]:
-        """Record each end while its task is still pending; whether each was written."""
+    def finish(self, cursor: Any, ends: Sequence[TaskEnd]) -> list[str | None]:
+        """Record each end while its task is still pending: the kind of each task written
+        (``deploy``, ``inference``), ``None`` for one that was not pending any more."""
         rows = [
             (
                 ERROR if end.error is not None else SUCCESS,
@@ -112,7 +113,10 @@ class TaskWrites:
             )
             for end in ends
         ]
-        return [row is not None for row in self._each_returning(cursor, self._finish, rows)]
+        return [
+            None if row is None else str(row[0])
+            for row in self._each_returning(cursor, self._finish, rows)
+        ]
 
     def _each_returning(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> list[Any]:
         """The one row (or ``None``) that ``sql`` returns for each of ``rows``: in a single

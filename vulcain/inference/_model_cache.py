@@ -19,6 +19,7 @@ from vulcain.errors import PreprocessingError
 from vulcain.inference.batching import Batcher
 from vulcain.inference.means import load_mean
 from vulcain.inference.network_spec import NetworkSpec
+from vulcain.metrics import Metrics, NetworkMetrics
 from vulcain.runtimes import load_runtime
 from vulcain.runtimes.base import Runtime
 from vulcain.schemas import ImagePreprocessing
@@ -40,6 +41,7 @@ class LoadedModel:
     needs_im_info: bool
     batcher: Batcher = field(repr=False)
     folder: Path = field(repr=False)
+    metrics: NetworkMetrics | None = field(default=None, repr=False)
     memory_bytes: int = 0
     """What loading and warming it up added to the process's resident memory."""
 
@@ -78,6 +80,7 @@ class ModelCache:
         max_batch_size: int,
         max_queue_delay_s: float,
         copies: int,
+        metrics: Metrics | None = None,
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         _remove_folders_of_dead_processes(root)
@@ -89,6 +92,7 @@ class ModelCache:
         self._max_batch_size = max_batch_size
         self._max_queue_delay_s = max_queue_delay_s
         self._copies = copies
+        self._metrics = metrics
         self._models: OrderedDict[int, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[int, threading.Lock] = {}
@@ -123,10 +127,18 @@ class ModelCache:
             replaced = self._models.pop(model.network.id, None)
             self._models[model.network.id] = model
             evicted = [replaced] if replaced is not None else []
+            pushed_out = []
             while len(self._models) > 1 and self._over_limits():
-                evicted.append(self._models.popitem(last=False)[1])
-        for old in evicted:
+                pushed_out.append(self._models.popitem(last=False)[1])
+            loaded = len(self._models)
+        for old in evicted + pushed_out:
             old.batcher.close()
+        if self._metrics is not None:
+            self._metrics.models_loaded.set(loaded)
+            self._metrics.model_memory.labels(str(model.network.id)).set(model.memory_bytes)
+            for old in pushed_out:
+                self._metrics.evictions.inc()
+                self._metrics.forget_network(str(old.network.id))
 
     def _over_limits(self) -> bool:
         if len(self._models) > self._max_models:
@@ -137,8 +149,12 @@ class ModelCache:
     def evict(self, network_id: int) -> None:
         with self._lock:
             model = self._models.pop(network_id, None)
+            loaded = len(self._models)
         if model is not None:
             model.batcher.close()
+        if self._metrics is not None:
+            self._metrics.models_loaded.set(loaded)
+            self._metrics.forget_network(str(network_id))
 
     def clear(self) -> None:
         with self._lock:
@@ -189,13 +205,15 @@ class ModelCache:
             IM_INFO not in fed
         )
         batch_size = self._max_batch_size if network.preprocessing.batched_output else 1
+        metrics = self._metrics.network(str(network.id)) if self._metrics is not None else None
         batcher = Batcher(
             [runtime.forward for runtime in runtimes],
             max_batch_size=batch_size,
             max_delay_s=self._max_queue_delay_s,
             name=str(network.id),
+            metrics=metrics,
         )
-        model = LoadedModel(network, runtimes, means, needs_im_info, batcher, folder)
+        model = LoadedModel(network, runtimes, means, needs_im_info, batcher, folder, metrics)
         weakref.finalize(model, _release, runtimes, folder)
         return model
 

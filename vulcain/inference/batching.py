@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vulcain.metrics import NetworkMetrics
+
 logger = logging.getLogger(__name__)
 
 Forward = Callable[[Mapping[str, np.ndarray], Sequence[str]], dict[str, np.ndarray]]
@@ -58,8 +60,10 @@ class Batcher:
         max_batch_size: int,
         max_delay_s: float,
         name: str,
+        metrics: NetworkMetrics | None = None,
     ) -> None:
         self._forwards = list(forwards)
+        self._metrics = metrics
         # The copies share the batch: with all of them busy, as many requests are in
         # forward passes as one full batch, and the next ones wait prepared, ready to go
         # as soon as a copy is free (copies that each took a full batch would all end at
@@ -101,6 +105,8 @@ class Batcher:
                     item.running(False)
                 self._queue.append(item)
                 self._cond.notify_all()
+                if self._metrics is not None:
+                    self._metrics.queued.inc()
                 return item.future
         self._run(self._forwards[0], [item])
         return item.future
@@ -124,6 +130,8 @@ class Batcher:
             for item in batch:
                 if item.running is not None:
                     item.running(True)
+            if self._metrics is not None:
+                self._record_start(batch, time.monotonic())
             try:
                 self._run(forward, batch)
             finally:
@@ -161,19 +169,38 @@ class Batcher:
         self._queue.extendleft(reversed(kept))
         return batch
 
+    def _record_start(self, batch: list[BatchItem], started: float) -> None:
+        metrics = self._metrics
+        assert metrics is not None
+        metrics.queued.dec(len(batch))
+        metrics.batch_size.observe(len(batch))
+        queue = metrics.stages["queue"]
+        for item in batch:
+            queue.observe(started - item.enqueued)
+
     def _run(self, forward: Forward, batch: list[BatchItem]) -> None:
+        started = time.monotonic()
         try:
             results = _forward_batch(forward, batch)
         except Exception as error:
             if len(batch) == 1:
+                self._record_forward(batch, started)
                 batch[0].future.set_exception(error)
                 return
             logger.info("a batch of %d failed (%s); running its items alone", len(batch), error)
             for item in batch:
                 self._run(forward, [item])
             return
+        self._record_forward(batch, started)  # before the answers go out
         for item, result in zip(batch, results, strict=True):
             item.future.set_result(result)
+
+    def _record_forward(self, batch: list[BatchItem], started: float) -> None:
+        if self._metrics is not None:
+            seconds = time.monotonic() - started
+            forward = self._metrics.stages["forward"]
+            for _ in batch:
+                forward.observe(seconds)
 
 
 def _forward_batch(forward: Forward, batch: list[BatchItem]) -> list[dict[str, np.ndarray]]:

@@ -15,6 +15,7 @@ name that slips through fails in the runtime, for that request only.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.batching import BatchItem
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.inference.preparation import load_image, model_feeds, warmup_image
+from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
 from vulcain.inference.settings import EngineSettings
+from vulcain.inference.sources import read_source
+from vulcain.metrics import Metrics
 from vulcain.runtimes.base import TensorSpec
 from vulcain.schemas import InferenceRequest
 
@@ -54,7 +57,12 @@ class DeployResult:
 class Engine:
     """Loads networks on demand and runs inference requests on them (thread-safe)."""
 
-    def __init__(self, settings: EngineSettings, blob_path: Callable[[str], Path]) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        blob_path: Callable[[str], Path],
+        metrics: Metrics | None = None,
+    ) -> None:
         # Threads, deliberately: each model's forward passes run one at a time on its
         # batcher thread, with the frameworks' own pools sized to the cores this process
         # may use (onnxruntime and TensorFlow per session; OpenCV's one pool, shared by
@@ -62,6 +70,7 @@ class Engine:
         # ``preprocess_threads`` threads, mostly while a forward pass waits on its pool.
         cv2.setNumThreads(core_count())
         self.settings = settings
+        self._metrics = metrics
         self._policy = settings.fetch_policy()
         self._models = ModelCache(
             settings.work_dir / "models",
@@ -72,6 +81,7 @@ class Engine:
             max_batch_size=settings.max_batch_size,
             max_queue_delay_s=settings.max_queue_delay_ms / 1000,
             copies=settings.model_copies or core_count(),
+            metrics=metrics,
         )
         # Requests wait for a preparation thread in a plain queue: each already carries
         # the future its batch item completes, so an executor's own future and work item
@@ -91,9 +101,14 @@ class Engine:
         """Load the network afresh, check every preprocessing ``tensor_name`` can be fed,
         run one warm-up forward pass. Raise :class:`vulcain.errors.VulcainError` with the
         cause."""
-        self._models.evict(network.id)
-        runtime = self._models.get(network).runtime
-        return DeployResult(inputs=runtime.inputs(), outputs=runtime.outputs())
+        started = time.perf_counter()
+        try:
+            self._models.evict(network.id)
+            runtime = self._models.get(network).runtime
+            return DeployResult(inputs=runtime.inputs(), outputs=runtime.outputs())
+        finally:
+            if self._metrics is not None:
+                self._metrics.deploy_seconds.observe(time.perf_counter() - started)
 
     def _check_and_warm_up(self, model: LoadedModel) -> None:
         """Run on every model the cache loads, before it serves anything."""
@@ -150,8 +165,20 @@ class Engine:
         try:
             model = self._models.get(network)
             with model.batcher.preparing():
-                images = [load_image(item.image, self._policy) for item in request.inputs]
+                started = time.perf_counter()
+                sources = [read_source(item.image.source, self._policy) for item in request.inputs]
+                read = time.perf_counter()
+                images = [
+                    decode_region(data, item.image, self._policy.max_pixels)
+                    for data, item in zip(sources, request.inputs, strict=True)
+                ]
+                decoded = time.perf_counter()
                 feeds = model_feeds(model, [images])
+                if model.metrics is not None:
+                    stages = model.metrics.stages
+                    stages["read"].observe(read - started)
+                    stages["decode"].observe(decoded - read)
+                    stages["preprocess"].observe(time.perf_counter() - decoded)
                 item = BatchItem(feeds, tuple(request.output_tensors), result, progress)
                 model.batcher.submit(item)
         except Exception as error:

@@ -10,14 +10,14 @@ import numpy as np
 from vulcain.inference._model_cache import IM_INFO, LoadedModel
 from vulcain.inference.preprocessing import PreparedImage, preprocess
 from vulcain.inference.regions import apply_region
-from vulcain.inference.sources import FetchPolicy, decode_image, read_source
+from vulcain.inference.sources import decode_image
 from vulcain.schemas import ImageInput
 
 
-def load_image(image: ImageInput, policy: FetchPolicy) -> np.ndarray:
-    """Fetch or decode one input's source and apply its region (bbox, polygon, ...)."""
-    data = read_source(image.source, policy)
-    pixels = decode_image(data, policy.max_pixels)
+def decode_region(data: bytes, image: ImageInput, max_pixels: int) -> np.ndarray:
+    """Decode one input's image (read by :func:`vulcain.inference.sources.read_source`)
+    and apply its region (bbox, polygon, ...)."""
+    pixels = decode_image(data, max_pixels)
     return apply_region(
         pixels,
         bbox=image.bbox,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.inference.engine import Engine
 from vulcain.inference.settings import EngineSettings
+from vulcain.metrics import Metrics, serve_metrics
 from vulcain.services.accounts import AccountService
 from vulcain.services.networks import NetworkService
 from vulcain.services.tasks import TaskService
@@ -96,15 +98,19 @@ class Services:
     ) -> None:
         self.settings = settings
         self._out = out
+        self.metrics = Metrics()
+        self._stop_metrics: Callable[[], None] | None = None
         self.db = Database(settings.database_url)
         self.storage = storage or open_blob_store(settings)
-        self.engine = engine or Engine(engine_settings(settings), self.storage.path)
+        self.engine = engine or Engine(engine_settings(settings), self.storage.path, self.metrics)
         self.events = events or open_events(settings, self.db)
         self.store = TaskStore(self.db)
         # Tasks are kept in memory where they run: not in a process that hands them to a
         # broker (API replica), nor in a worker, which answers no request.
         self.live = None if settings.broker_url else LiveTasks()
-        self.runner = TaskRunner(self.db, self.engine, self.events, self.store, self.live)
+        self.runner = TaskRunner(
+            self.db, self.engine, self.events, self.store, self.live, self.metrics
+        )
         self.queue = queue or open_queue(settings, self.runner)
         self.accounts = AccountService(self.db, cache_seconds=settings.auth_cache_seconds)
         self.networks = NetworkService(
@@ -133,6 +139,7 @@ class Services:
         self.bootstrap_accounts()
         self.events.start()
         self.queue.start()
+        self._serve_metrics()
         self._started = True
         if not self.queue.durable:
             recover_pending(self.db, self.queue, self.events)
@@ -142,9 +149,17 @@ class Services:
 
     def start_worker(self) -> None:
         """Prepare a ``vulcain worker`` process: apply migrations (so a worker may start
-        first); tasks arrive from the broker and run through :attr:`runner`."""
+        first); tasks arrive from the broker and run through :attr:`runner`. Its metrics
+        are served on ``settings.metrics_port`` when set."""
         self.db.migrate()
+        self._serve_metrics()
         self._started = True
+
+    def _serve_metrics(self) -> None:
+        if self.settings.metrics_port and self._stop_metrics is None:
+            self._stop_metrics = serve_metrics(
+                self.metrics, self.settings.host, self.settings.metrics_port
+            )
 
     def bootstrap_accounts(self) -> None:
         """``VULCAIN_BOOTSTRAP_API_KEY`` makes sure that admin exists; otherwise a database
@@ -184,6 +199,9 @@ class Services:
     def close(self) -> None:
         """Stop the purge and the queue (running tasks finish), then release everything."""
         self._started = False
+        if self._stop_metrics is not None:
+            self._stop_metrics()
+            self._stop_metrics = None
         if self._resubmit is not None:
             self._resubmit.close()
         self._purge.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ import pybase64
 
 from vulcain.db.models import NetworkRow
 from vulcain.inference.network_spec import NetworkSpec
+from vulcain.logs import current_request_id
 from vulcain.schemas import InferenceRequest, Preprocessing
 
 _BYTES = "$bytes"
@@ -26,6 +27,8 @@ class InferenceWork:
     account_id: int
     name: str
     create_date: datetime
+    request_id: str | None = field(default_factory=current_request_id)
+    """The request that created the task (for its log lines), when one did."""
 
 
 def encode_request(request: InferenceRequest) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import asdict
 from functools import partial
@@ -24,6 +25,7 @@ from vulcain.db.task_writes import TaskEnd
 from vulcain.errors import VulcainError
 from vulcain.inference.engine import DeployResult, Engine, Outputs
 from vulcain.inference.network_spec import NetworkSpec
+from vulcain.metrics import Metrics
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTask, LiveTasks
 from vulcain.tasks.payloads import InferenceWork, decode_request, network_spec
@@ -63,12 +65,14 @@ class TaskRunner:
         events: TaskEvents,
         store: TaskStore,
         live: LiveTasks | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._engine = engine
         self._events = events
         self._store = store
         self._live = live
+        self._metrics = metrics
 
     def __call__(self, task_id: int) -> None:
         self.start(task_id).result()
@@ -116,12 +120,18 @@ class TaskRunner:
         try:
             error = outputs.exception()
             if error is None:
+                started = time.perf_counter()
                 data = encode_tensors(work.request.output_tensors, outputs.result())
+                if self._metrics is not None:
+                    network = self._metrics.network(str(work.network.id))
+                    network.stages["encode"].observe(time.perf_counter() - started)
                 self._end(task_id, live, data=data, then=then)
             else:
-                self._end(task_id, live, error=_message(task_id, error), then=then)
+                message = _message(task_id, error, work.request_id)
+                self._end(task_id, live, error=message, then=then)
         except Exception as error:
-            self._end(task_id, live, error=_message(task_id, error), then=then)
+            message = _message(task_id, error, work.request_id)
+            self._end(task_id, live, error=message, then=then)
 
     def _end(
         self,
@@ -144,13 +154,17 @@ class TaskRunner:
                 then(None)
             return
         end = TaskEnd(task_id, error, data, utcnow())
-        self._store.finish(end, partial(self._stored, task_id, live, then))
+        self._store.finish(end, partial(self._stored, end, live, then))
 
     def _stored(
-        self, task_id: int, live: LiveTask | None, then: Settle | None, written: object
+        self, end: TaskEnd, live: LiveTask | None, then: Settle | None, written: object
     ) -> None:
+        task_id = end.task_id
         if live is not None and self._live is not None:
-            self._live.stored(live, written is True)
+            self._live.stored(live, isinstance(written, str))
+        if isinstance(written, str) and self._metrics is not None:
+            outcome = "error" if end.error is not None else "success"
+            self._metrics.tasks.labels(written, outcome).inc()
         self._events.notify(task_id)
         if then is not None:
             then(None)
@@ -158,11 +172,11 @@ class TaskRunner:
     def finish(self, task_id: int, *, data: bytes | None = None, error: str | None = None) -> bool:
         """Record the end of a pending task (``error`` set means failure) and wake its
         waiters; ``False`` when the task was not pending any more."""
-        written: Future[bool] = Future()
+        written: Future[str | None] = Future()
         self._store.finish(TaskEnd(task_id, error, data, utcnow()), in_future(written))
-        result = written.result()
+        kind = written.result()
         self._events.notify(task_id)
-        return result
+        return kind is not None
 
     def _load(self, session: Session, task_id: int) -> tuple[NetworkSpec, InferenceWork | None]:
         """The task's network and, for an inference, its work."""
@@ -188,12 +202,15 @@ class TaskRunner:
     def _finish_deploy(self, task_id: int, network_id: int, result: DeployResult) -> None:
         inputs = [asdict(spec) for spec in result.inputs]
         with self._db.session() as session:
-            if _write(session, task_id, {"inputs": inputs}):
+            written = _write(session, task_id, {"inputs": inputs})
+            if written:
                 session.execute(
                     update(NetworkRow)
                     .where(NetworkRow.id == network_id)
                     .values(inputs=inputs, outputs=list(result.outputs))
                 )
+        if written and self._metrics is not None:
+            self._metrics.tasks.labels(DEPLOY, "success").inc()
         self._events.notify(task_id)
 
 
@@ -259,9 +276,10 @@ def _write(session: Session, task_id: int, data: dict[str, Any]) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _message(task_id: int, error: BaseException) -> str:
+def _message(task_id: int, error: BaseException, request_id: str | None = None) -> str:
     """The sentence a failed task stores: the user's error, or a pointer to the log."""
     if isinstance(error, VulcainError):
         return error.message
-    log.error("task %s failed", task_id, exc_info=error)
+    extra = {"task_id": task_id, "request_id": request_id}
+    log.error("task %s failed", task_id, exc_info=error, extra=extra)
     return INTERNAL_ERROR

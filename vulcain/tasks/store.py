@@ -48,8 +48,8 @@ class TaskStore:
         self._enqueue(task, settle)
 
     def finish(self, end: TaskEnd, settle: Settle | None = None) -> None:
-        """Record the end of a task; ``settle`` gets whether it was written (``False``:
-        the task was not pending any more) once committed."""
+        """Record the end of a task; ``settle`` gets the task's kind once committed, or
+        ``None`` when it was not written (the task was not pending any more)."""
         self._enqueue(end, settle)
 
     def _enqueue(self, write: NewInference | TaskEnd, settle: Settle | None) -> None:

@@ -25,6 +25,7 @@ from vulcain.api.models import TaskCreated
 from vulcain.api.reading import read_body
 from vulcain.api.responses import json_response, task_response
 from vulcain.errors import BadRequest, NotFound
+from vulcain.logs import CURRENT_REQUEST
 from vulcain.schemas import InferenceRequest, Task
 from vulcain.services import Services
 
@@ -80,6 +81,9 @@ async def infer(request: Request) -> Response:
     async with read_body(request, InferenceRequest) as body:
         inference = body.fields
     task_id = await services.networks.infer(account, ref, inference)
+    observed = CURRENT_REQUEST.get()
+    if observed is not None:  # for the access log line
+        observed.task_id, observed.network = task_id, str(ref)
     if wait is None:
         return json_response({"task_id": task_id})
     return task_response(await services.tasks.wait(account, task_id, wait))
