@@ -7,6 +7,7 @@ Used by tests/api, tests/client, tests/compat, tests/scaleout and the benchmarks
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -104,6 +105,20 @@ class VulcainServer:
         with self.http() as http:
             response = http.post(f"/networks/{network_id}/publish", json={"public_id": slug})
         assert response.status_code in (200, 201), response.text
+
+    def create_account(self, name: str) -> str:
+        """A new non-admin account in this server's database, made as an operator would
+        (``vulcain accounts create``); its API key."""
+        done = subprocess.run(
+            [str(VULCAIN_BIN), "accounts", "create", name],
+            env=self.env,
+            cwd=self.data_dir.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return str(json.loads(done.stdout.strip().splitlines()[-1])["api_key"])
 
 
 @contextmanager

@@ -163,10 +163,10 @@ UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when
 TaskStatus = Literal["pending", "success", "error"]
 
 
-class Network(BaseModel):
-    """A network as the API shows it. ``public_id`` is its slug once published."""
+class _NetworkView(BaseModel):
+    """The fields of a network, whichever path it is seen through."""
 
-    id: int
+    id: int | str
     name: str
     description: str
     metadata: dict[str, Any]
@@ -176,6 +176,29 @@ class Network(BaseModel):
     public_id: str | None = None
     create_date: UtcDatetime
     update_date: UtcDatetime
+
+
+class Network(_NetworkView):
+    """A network as its owner sees it under ``/networks/{id}``: ``id`` is its integer id,
+    ``public_id`` its slug once published (``null`` before)."""
+
+    id: int
+
+
+class PublicNetwork(_NetworkView):
+    """A published network as anyone sees it under ``/networks/public/...``: ``id`` is its
+    slug (the spec's NETWORK_ID "may be a string for a public network"), so a client that
+    builds a URL from ``id`` stays on the public paths; ``public_id`` repeats it."""
+
+    id: str
+    public_id: str
+
+    @classmethod
+    def of(cls, network: Network) -> PublicNetwork:
+        """``network`` (which must be published) as seen under the public paths."""
+        if network.public_id is None:
+            raise ValueError(f"network {network.id} is not published")
+        return cls(**{**dict(network), "id": network.public_id})
 
 
 class NetworkUpdate(BaseModel):

@@ -248,9 +248,9 @@ def test_a_second_account_sees_nothing_of_the_first_but_reads_published(
     assert published.json()["public_id"] == "tiny-identity"
     public = client.get("/v0.7/networks/public/tiny-identity/", headers=other)
     assert public.status_code == 200
-    assert public.json()["id"] == created["id"]
+    assert public.json()["id"] == "tiny-identity"  # a public network's id is its slug
     listing = client.get("/v0.7/networks/public", headers=other).json()
-    assert [network["id"] for network in listing["results"]] == [created["id"]]
+    assert [network["id"] for network in listing["results"]] == ["tiny-identity"]
     # Reading is not owning: the other account may neither edit nor delete it.
     assert (
         client.patch(
@@ -273,7 +273,7 @@ def test_publish_is_for_admins_only(client, admin, other, onnx_files):
         f"/v0.7/networks/{created['id']}/publish", headers=admin, data={"public_id": "mine"}
     )
     assert response.status_code == 200
-    assert client.get("/v0.7/networks/public/mine", headers=admin).json()["id"] == created["id"]
+    assert client.get("/v0.7/networks/public/mine", headers=admin).json()["id"] == "mine"
 
 
 def test_a_string_id_under_private_networks_is_a_404_with_a_hint(client, admin):

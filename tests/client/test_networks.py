@@ -75,9 +75,11 @@ def test_public_network_by_slug(client, server: VulcainServer, identity_files):
     slug = "identity-" + secrets.token_hex(3)
     server.publish(network.id, slug)
     public = client.Network.retrieve(slug)
-    assert public.id == network.id
-    assert public.public_id == slug
-    assert network.id in {item.id for item in client.Network.list(public=True, page_size=1)}
+    assert public.id == public.public_id == slug  # a public network's id is its slug
+    assert public.name == network.name
+    assert slug in {item.id for item in client.Network.list(public=True, page_size=1)}
+    mine = client.Network.retrieve(network.id)
+    assert (mine.id, mine.public_id) == (network.id, slug)
 
 
 def test_missing_required_file_is_a_client_error_naming_it(client, identity_files, tmp_path):

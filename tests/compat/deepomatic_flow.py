@@ -124,6 +124,60 @@ if network is not None:
         ),
     )
 
+    def refused(action: Callable[[], Any]) -> Any:
+        try:
+            action()
+        except ClientError as error:
+            return {"status_code": error.status_code, "body": error.json()}
+        return {"status_code": 200}
+
+    def from_public_list(as_client: Client) -> Any:
+        """The network published as the slug, as an object of the public list."""
+        listed = list(as_client.Network.list(public=True))
+        return next(item for item in listed if item["public_id"] == config["slug"])
+
+    # A second account (neither the owner nor an admin) takes the network from the public
+    # list and uses that object as it is: the client builds its URLs from its id.
+    results["slug"] = config["slug"]
+    other = Client(api_key=config["other_api_key"], host=config["url"] + "/")
+    step(
+        "other_list_public",
+        lambda: [[item.pk, item["public_id"]] for item in other.Network.list(public=True)],
+    )
+    theirs = step("other_found_public", lambda: from_public_list(other))
+    if theirs is not None:
+        results["other_found_public"] = theirs.pk
+        step(
+            "other_infer_public",
+            lambda: tensors(
+                theirs.inference(
+                    inputs=[ImageInput(image_bytes, encoding="binary")], output_tensors=["out"]
+                )
+            ),
+        )
+        step("other_retrieve_public", lambda: other.Network.retrieve(theirs.pk).data())
+        step("other_refresh_public", lambda: theirs.refresh().data())
+        step("other_update_public", lambda: refused(lambda: theirs.update(name="taken over")))
+        step("other_delete_public", lambda: refused(theirs.delete))
+        step("other_after_refusals", lambda: other.Network.retrieve(theirs.pk).data())
+
+    # The owner does the same through the public list: it may edit, and infer.
+    mine = step("owner_found_public", lambda: from_public_list(client))
+    if mine is not None:
+        results["owner_found_public"] = mine.pk
+
+        def owner_update_public() -> Any:
+            mine.update(description="edited through the public list")
+            return mine.data(no_refresh=True)
+
+        step("owner_update_public", owner_update_public)
+        step(
+            "owner_infer_public_list",
+            lambda: tensors(
+                mine.inference(inputs=[ImageInput(image_bytes, "binary")], output_tensors=["out"])
+            ),
+        )
+
     def start() -> Any:
         return deployed.inference(
             inputs=[ImageInput(image_bytes, encoding="binary")],

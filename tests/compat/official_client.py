@@ -57,6 +57,7 @@ def run_flow(version: str, server: VulcainServer, inputs: dict[str, Any]) -> dic
     config = {
         "url": server.url,
         "api_key": server.api_key,
+        "other_api_key": server.create_account(f"compat-other-{tag}"),
         "run_id": f"compat-{tag}",
         "slug": f"identity-{tag}",
         "model_path": str(inputs["model_path"]),

@@ -50,7 +50,9 @@ def test_retrieve_by_id_and_by_public_slug(flow):
     retrieved = _ok(flow, "retrieve_by_id")
     assert (retrieved["id"], retrieved["name"]) == (created["id"], created["name"])
     assert _ok(flow, "publish") in (200, 201)
-    assert _ok(flow, "retrieve_by_slug")["id"] == created["id"]
+    by_slug = _ok(flow, "retrieve_by_slug")
+    assert by_slug["id"] == by_slug["public_id"] == flow["slug"]  # a public network's id
+    assert by_slug["name"] == created["name"]
 
 
 def test_list_private_and_public_across_pages(flow):
@@ -62,7 +64,7 @@ def test_list_private_and_public_across_pages(flow):
     assert len(private) > 2
     _ok(flow, "publish_extra")
     public = _ok(flow, "list_public")
-    assert {created["id"], extra[0]} <= set(public)
+    assert {flow["slug"], flow["slug"] + "-extra"} <= set(public)
 
 
 def test_update(flow):
@@ -86,6 +88,8 @@ def test_delete(flow):
         ("infer_base64", None),
         ("infer_url_bbox", BBOX),
         ("infer_public", None),
+        ("other_infer_public", None),
+        ("owner_infer_public_list", None),
     ],
 )
 def test_inference_equals_ours_and_the_reference(flow, ours, compat_inputs, step, bbox):
@@ -99,6 +103,34 @@ def test_inference_equals_ours_and_the_reference(flow, ours, compat_inputs, step
         inputs=[ImageInput(compat_inputs["image_url"], bbox=bbox)], output_tensors=["out"]
     )
     np.testing.assert_array_equal(theirs_array, our_result["out"])
+
+
+def test_a_second_account_uses_a_network_from_the_public_list(flow):
+    slug = flow["slug"]
+    listed = _ok(flow, "other_list_public")
+    assert [slug, slug] in listed
+    assert all(pk == public_id for pk, public_id in listed)  # every public id is its slug
+    assert _ok(flow, "other_found_public") == slug
+    _ok(flow, "other_infer_public")  # its tensors: test_inference_equals_ours_and_the_reference
+    name = _ok(flow, "create")["name"]
+    for step in ("other_retrieve_public", "other_refresh_public"):
+        seen = _ok(flow, step)
+        assert (seen["id"], seen["public_id"], seen["name"]) == (slug, slug, name)
+    for step, action in (("other_update_public", "edit"), ("other_delete_public", "delete")):
+        refused = _ok(flow, step)
+        assert refused["status_code"] == 403
+        error = refused["body"]["error"]
+        assert f"Only the owner of network '{slug}' or an admin may {action} it" in error
+        assert "run inference on it" in error
+    after = _ok(flow, "other_after_refusals")
+    assert (after["id"], after["name"]) == (slug, name)
+
+
+def test_the_owner_edits_through_the_public_list(flow):
+    assert _ok(flow, "owner_found_public") == flow["slug"]
+    edited = _ok(flow, "owner_update_public")
+    assert edited["id"] == flow["slug"]
+    assert edited["description"] == "edited through the public list"
 
 
 def test_task_wait(flow):

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -20,8 +21,12 @@ CREATE_TIMEOUT = 3600.0
 
 class Network:
     """A network as last fetched. Fields are attributes (``network.name``) and items
-    (``network["name"]``); ``public_id`` is set when it was retrieved by its public slug,
-    and inference then goes through the public path."""
+    (``network["name"]``); ``public_id`` is its slug once published.
+
+    A network fetched through the public paths (``list(public=True)``, ``retrieve(slug)``)
+    has its slug as ``id`` and every request on it (refresh, update, delete, inference)
+    goes to ``/networks/public/{slug}``; one of yours fetched by its integer id stays on
+    ``/networks/{id}``."""
 
     def __init__(
         self, session: HTTPSession, data: dict[str, Any], public_id: str | None = None
@@ -29,10 +34,13 @@ class Network:
         self._session = session
         self.data = data
         self.public_id = public_id or data.get("public_id")
+        self._public = public_id is not None or isinstance(data.get("id"), str)
 
     @property
-    def id(self) -> int:
-        return int(self.data["id"])
+    def id(self) -> int | str:
+        """The integer id of one of yours; the slug of a network fetched as a public one."""
+        value = self.data["id"]
+        return value if isinstance(value, str) else int(value)
 
     @property
     def name(self) -> str | None:
@@ -74,18 +82,17 @@ class Network:
 
     @property
     def _path(self) -> str:
+        if self._public:
+            return f"/networks/public/{quote(str(self.public_id or self.id), safe='')}"
         return f"/networks/{self.id}"
 
     @property
     def _inference_path(self) -> str:
-        if self.public_id:
-            return f"/networks/public/{self.public_id}/inference"
-        return f"/networks/{self.id}/inference"
+        return f"{self._path}/inference"
 
     def refresh(self) -> Network:
         """Fetch the network again."""
-        path = f"/networks/public/{self.public_id}" if self.public_id else self._path
-        self.data = self._session.get(path)
+        self.data = self._session.get(self._path)
         return self
 
     def update(
@@ -196,6 +203,6 @@ class Networks:
     def retrieve(self, network_id: int | str) -> Network:
         """Fetch one network: an ``int`` is one of yours, a ``str`` is a public slug."""
         if isinstance(network_id, str):
-            data = self._session.get(f"/networks/public/{network_id}")
+            data = self._session.get(f"/networks/public/{quote(network_id, safe='')}")
             return Network(self._session, data, public_id=network_id)
         return Network(self._session, self._session.get(f"/networks/{int(network_id)}"))

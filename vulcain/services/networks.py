@@ -242,9 +242,9 @@ class NetworkService:
         self, account: Account, ref: int | str, request: InferenceRequest, target: InferenceTarget
     ) -> int:
         check_request(target, request)
-        name = f"inference on network {target.network.id}"
-        created = utcnow()
         public_id = ref if isinstance(ref, str) else None
+        name = f"inference on network {ref}"  # a public network by its slug, as it was asked
+        created = utcnow()
         task = NewInference(
             account.id, target.network.id, public_id, name, created, encode_request(request)
         )
@@ -278,6 +278,8 @@ class NetworkService:
 
 def _check_may_change(account: Account, row: NetworkRow, action: str) -> None:
     if row.account_id != account.id and not account.is_admin:
+        name = repr(row.public_id) if row.public_id else row.id
         raise Forbidden(
-            f"Only the owner of network {row.public_id or row.id} or an admin may {action} it."
+            f"Only the owner of network {name} or an admin may {action} it; any account may "
+            "retrieve it and run inference on it."
         )

@@ -2,7 +2,9 @@
 
 Private networks are addressed by integer id under ``/networks/{id}``, published ones by
 slug under ``/networks/public/{public_id}``; the service turns the reference into the
-network the caller may see, or a 404.
+network the caller may see, or a 404. What the public paths answer is a
+:class:`PublicNetwork`, whose ``id`` is the slug: a client that builds a network's URL from
+its ``id`` (the official one does) then stays on the public paths.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.pagination import Page, PageParams, make_page, page_params
 from vulcain.api.reading import read_body
 from vulcain.errors import BadRequest
-from vulcain.schemas import Account, Network
+from vulcain.schemas import Account, Network, PublicNetwork
 from vulcain.services import Services
 
 router = APIRouter(prefix="/networks", tags=["networks"])
@@ -34,28 +36,29 @@ _FILE_HINT = (
 
 
 async def _list(
-    request: Request, services: Services, account: Account, page: PageParams, *, public: bool
-) -> Page[Network]:
-    count, networks = await run_in_threadpool(
+    services: Services, account: Account, page: PageParams, *, public: bool
+) -> tuple[int, list[Network]]:
+    return await run_in_threadpool(
         partial(
             services.networks.list, account, public=public, offset=page.offset, limit=page.limit
         )
     )
-    return make_page(request, page, count, networks)
 
 
 @router.get("", response_model=Page[Network], summary="List your networks")
 async def list_networks(
     request: Request, services: AppServices, account: CurrentAccount, page: Pagination
 ) -> Page[Network]:
-    return await _list(request, services, account, page, public=False)
+    count, networks = await _list(services, account, page, public=False)
+    return make_page(request, page, count, networks)
 
 
-@router.get("/public", response_model=Page[Network], summary="List public networks")
+@router.get("/public", response_model=Page[PublicNetwork], summary="List public networks")
 async def list_public_networks(
     request: Request, services: AppServices, account: CurrentAccount, page: Pagination
-) -> Page[Network]:
-    return await _list(request, services, account, page, public=True)
+) -> Page[PublicNetwork]:
+    count, networks = await _list(services, account, page, public=True)
+    return make_page(request, page, count, [PublicNetwork.of(network) for network in networks])
 
 
 @router.post(
@@ -102,23 +105,25 @@ async def _update(
     return await run_in_threadpool(services.networks.update, account, ref, patch.changes())
 
 
-@router.get("/public/{public_id}", response_model=Network, summary="Retrieve a public network")
+@router.get(
+    "/public/{public_id}", response_model=PublicNetwork, summary="Retrieve a public network"
+)
 async def get_public_network(
     public_id: str, services: AppServices, account: CurrentAccount
-) -> Network:
-    return await run_in_threadpool(services.networks.get, account, public_id)
+) -> PublicNetwork:
+    return PublicNetwork.of(await run_in_threadpool(services.networks.get, account, public_id))
 
 
 @router.patch(
     "/public/{public_id}",
-    response_model=Network,
+    response_model=PublicNetwork,
     summary="Edit a public network (its owner or an admin)",
     openapi_extra=request_body(NetworkPatch),
 )
 async def update_public_network(
     public_id: str, request: Request, services: AppServices, account: CurrentAccount
-) -> Network:
-    return await _update(request, services, account, public_id)
+) -> PublicNetwork:
+    return PublicNetwork.of(await _update(request, services, account, public_id))
 
 
 @router.delete(
