@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
+from types import FrameType
 
 import click
 
@@ -26,7 +28,11 @@ def main() -> None:
 @click.option("--host", help="Address to listen on [default: VULCAIN_HOST or 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on [default: VULCAIN_PORT or 8000].")
 def serve(host: str | None, port: int | None) -> None:
-    """Run the HTTP server (migrations and workers start with it)."""
+    """Run the HTTP server (migrations and workers start with it).
+
+    SIGTERM or Ctrl-C stops it gracefully: no new connection is accepted, long-polls answer
+    at once, requests in progress end, forward passes running finish and their results
+    are written; inferences not started yet stay pending and run at the next start."""
     import uvicorn
 
     from vulcain.api.app import create_app
@@ -37,14 +43,24 @@ def serve(host: str | None, port: int | None) -> None:
     }
     settings = Settings(**overrides)
     app = create_app(settings)
+    services = app.state.services
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # From a signal handler: on a thread of its own, since it takes locks the
+            # interrupted code may hold.
+            threading.Thread(target=services.stop_waiting, daemon=True).start()
+            super().handle_exit(sig, frame)
+
     _tune_garbage_collector()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         access_log=False,  # the API logs its own access lines, with their request ids
         log_config=logging_config(settings.log_format),
     )
+    Server(config).run()
 
 
 GC_YOUNG_THRESHOLD = 50_000

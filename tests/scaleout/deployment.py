@@ -77,8 +77,10 @@ class Deployment:
         self.replicas.append(process)
         return process
 
-    def start_worker(self) -> Process:
-        process = self._spawn("worker", ["worker", "--loglevel=INFO"], {})
+    def start_worker(self, **settings: str) -> Process:
+        """A ``vulcain worker`` with extra ``VULCAIN_*`` settings, e.g. ``METRICS_PORT="9100"``."""
+        env = {f"VULCAIN_{name}": value for name, value in settings.items()}
+        process = self._spawn("worker", ["worker", "--loglevel=INFO"], env)
         self.workers.append(process)
         return process
 

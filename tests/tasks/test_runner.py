@@ -145,7 +145,7 @@ class _HeldQueue(TaskQueue):
         pass
 
 
-def test_inferences_still_running_when_the_services_close_are_written(
+def test_closing_writes_what_ran_and_leaves_the_rest_pending_for_the_next_start(
     settings, identity_model, image
 ):
     queue = _HeldQueue()
@@ -161,16 +161,30 @@ def test_inferences_still_running_when_the_services_close_are_written(
         assert work is not None
         services.runner.begin_inference(work).written(task_id)
     services.close()  # while the engine still holds most of them
+    ids = [task_id for task_id, _ in inferences]
+    assert set(_statuses(settings, ids)) <= {"success", "pending"}  # nothing half-written
 
+    restarted = Services(settings, out=io.StringIO())
+    restarted.start()
+    try:
+        for task_id in ids:
+            asyncio.run(restarted.tasks.wait(account, task_id, 30))
+    finally:
+        restarted.close()
+    assert _statuses(settings, ids) == ["success"] * len(ids)
+
+
+def _statuses(settings, task_ids: list[int]) -> list[str]:
     database = Database(settings.database_url)
     try:
         with database.session() as session:
-            statuses = session.scalars(
-                select(TaskRow.status).where(TaskRow.id.in_([id for id, _ in inferences]))
-            ).all()
+            return list(
+                session.scalars(
+                    select(TaskRow.status).where(TaskRow.id.in_(task_ids)).order_by(TaskRow.id)
+                ).all()
+            )
     finally:
         database.close()
-    assert statuses == ["success"] * len(inferences)
 
 
 def test_an_inference_finished_before_its_task_is_written_is_recorded_once_it_is(

@@ -156,12 +156,14 @@ class ModelCache:
             self._metrics.models_loaded.set(loaded)
             self._metrics.forget_network(str(network_id))
 
-    def clear(self) -> None:
+    def clear(self, dropping: BaseException | None = None) -> None:
+        """Release every model once its running batches ended; requests still queued
+        fail with ``dropping`` when given, else run first."""
         with self._lock:
             models = list(self._models.values())
             self._models.clear()
         for model in models:
-            model.batcher.close(wait=True)
+            model.batcher.close(wait=True, dropping=dropping)
             for runtime in model.runtimes:
                 runtime.close()
         shutil.rmtree(self._root, ignore_errors=True)

@@ -111,12 +111,21 @@ class Batcher:
         self._run(self._forwards[0], [item])
         return item.future
 
-    def close(self, *, wait: bool = False) -> None:
+    def close(self, *, wait: bool = False, dropping: BaseException | None = None) -> None:
         """Stop once the queued items have run (``wait`` for that); later items run on
-        the caller's thread."""
+        the caller's thread. With ``dropping``, items still queued are failed with it
+        instead (the batches running finish)."""
+        dropped: list[BatchItem] = []
         with self._cond:
             self._closed = True
+            if dropping is not None:
+                dropped, self._queue = list(self._queue), deque()
             self._cond.notify_all()
+        if dropping is not None:
+            for item in dropped:
+                item.future.set_exception(dropping)
+            if self._metrics is not None:
+                self._metrics.queued.dec(len(dropped))
         if wait:
             for thread in self._threads:
                 if thread is not threading.current_thread():

@@ -45,6 +45,11 @@ Progress = Callable[[bool], None]
 _Request = tuple[NetworkSpec, InferenceRequest, Progress | None, Future[Outputs]]
 
 
+class ShuttingDown(Exception):
+    """The engine stopped before this request ran: its task stays pending (and runs at
+    the next start)."""
+
+
 @dataclass(frozen=True)
 class DeployResult:
     """What a successful deployment learnt: the network's inputs and every name that
@@ -142,7 +147,7 @@ class Engine:
         The future holds the tensors of ``request.output_tensors`` or the error; its
         callbacks run on the batcher's thread: keep them short."""
         if self._closed:
-            raise RuntimeError("the engine is closed")
+            raise ShuttingDown("the engine is stopping")
         result: Future[Outputs] = Future()
         if progress is not None:
             progress(self._requests.empty())
@@ -151,6 +156,9 @@ class Engine:
 
     def _prepare_loop(self) -> None:
         while (job := self._requests.get()) is not None:
+            if self._closed:  # stopping: what was not taken up yet stays pending
+                job[3].set_exception(ShuttingDown("the engine stopped before this request"))
+                continue
             self._prepare(*job)
 
     def _prepare(
@@ -189,10 +197,12 @@ class Engine:
         self._models.evict(network_id)
 
     def close(self) -> None:
-        """Finish the requests already submitted, then release every loaded network."""
+        """Stop: requests being prepared and batches running forward finish; requests
+        not taken up yet and those queued for a forward pass fail with
+        :class:`ShuttingDown`. Then release every loaded network."""
         self._closed = True
         for _ in self._preparers:
             self._requests.put(None)
         for thread in self._preparers:
             thread.join()
-        self._models.clear()
+        self._models.clear(dropping=ShuttingDown("the engine stopped before this request"))

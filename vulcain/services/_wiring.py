@@ -185,6 +185,10 @@ class Services:
         )
         out.flush()
 
+    def stop_waiting(self) -> None:
+        """The process is stopping: long-polls answer now (:meth:`TaskService.stop_waiting`)."""
+        self.tasks.stop_waiting()
+
     def ready(self) -> bool:
         """Whether the process can serve requests (started and its database reachable)."""
         if not self._started:

@@ -36,6 +36,15 @@ class TaskService:
         self._db = db
         self._events = events
         self._live = live
+        self._stopping = False
+
+    def stop_waiting(self) -> None:
+        """The process is stopping: every wait ends now, answering the task as it is, and
+        later ones do not wait (a long-poll must not hold a shutdown)."""
+        self._stopping = True
+        if self._live is not None:
+            self._live.wake_all()
+        self._events.wake_all()
 
     async def get(self, account: Account, task_id: int) -> TaskView:
         """The caller's task ``task_id``. An inference this process is running (not merely
@@ -45,7 +54,8 @@ class TaskService:
         if live is None:
             return await anyio.to_thread.run_sync(self.read, account, task_id)
         grace = self._settings.task_poll_grace_ms / 1000
-        if live.pending and live.running and grace > 0 and self._live is not None:
+        holds = live.pending and live.running and grace > 0 and not self._stopping
+        if holds and self._live is not None:
             await self._live.wait(live, grace)
         return live.view()
 
@@ -54,6 +64,8 @@ class TaskService:
         (capped by ``settings.task_wait_max_seconds``). Woken by whoever finishes the task,
         no polling, no thread held while waiting."""
         timeout = max(0.0, min(float(timeout), self._settings.task_wait_max_seconds))
+        if self._stopping:
+            timeout = 0.0
         live = self._live_task(account, task_id)
         if live is not None and self._live is not None:
             await self._live.wait(live, timeout)
@@ -63,7 +75,7 @@ class TaskService:
             with self._events.subscribe(task_id) as finished:
                 task = await anyio.to_thread.run_sync(self.read, account, task_id)
                 remaining = deadline - time.monotonic()
-                if not task.pending or remaining <= 0:
+                if not task.pending or remaining <= 0 or self._stopping:
                     return task
                 await finished.wait_async(remaining)
 

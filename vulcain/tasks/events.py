@@ -73,6 +73,9 @@ class TaskEvents(ABC):
     def start(self) -> None:  # noqa: B027 - optional hook
         """Get ready to wake waiters (connect a listener), so no subscribe waits for it."""
 
+    def wake_all(self) -> None:  # noqa: B027 - optional hook
+        """Wake every waiter of this process, so each reads its task again."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release listeners and connections."""
 

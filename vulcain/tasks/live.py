@@ -146,6 +146,15 @@ class LiveTasks:
             if self.finish(task, error=error):
                 self.stored(task, written=True)
 
+    def wake_all(self) -> None:
+        """Wake every waiter, whatever its task's state (the process is stopping)."""
+        with self._lock:
+            waiters = [waiter for task in self._tasks.values() for waiter in task._waiters]
+            for task in self._tasks.values():
+                task._waiters = []
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(complete, future)
+
     async def wait(self, task: LiveTask, timeout: float) -> None:
         """Return once the task ended, or after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()

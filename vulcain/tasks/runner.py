@@ -23,7 +23,7 @@ from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
 from vulcain.db.task_writes import TaskEnd
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, Outputs
+from vulcain.inference.engine import DeployResult, Engine, Outputs, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
 from vulcain.tasks.events import TaskEvents
@@ -119,6 +119,10 @@ class TaskRunner:
         """On the batcher's thread: encode the result once and record the end."""
         try:
             error = outputs.exception()
+            if isinstance(error, ShuttingDown):  # left pending, for the next start
+                if then is not None:
+                    then(None)
+                return
             if error is None:
                 started = time.perf_counter()
                 data = encode_tensors(work.request.output_tensors, outputs.result())

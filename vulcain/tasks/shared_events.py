@@ -100,6 +100,9 @@ class ListeningTaskEvents(TaskEvents):
     def start(self) -> None:
         self._ensure_listening()
 
+    def wake_all(self) -> None:
+        self._local.wake_all()
+
     @property
     def listening(self) -> bool:
         return self._ready.is_set()
@@ -244,6 +247,9 @@ class PollingTaskEvents(TaskEvents):
 
     def notify(self, task_id: int) -> None:
         self._local.notify(task_id)
+
+    def wake_all(self) -> None:
+        self._local.wake_all()
 
     @contextmanager
     def subscribe(self, task_id: int) -> Iterator[Wakeup]:
