@@ -106,6 +106,14 @@ def print_report(results: dict[str, Any]) -> None:
     }
     rows.update({f"near-free {mode}": row for mode, row in results["near_free"].items()})
     print_errors(console, rows)
+    cost = results["metrics_cost"]
+    on, off = cost["medians"]["on"], cost["medians"]["off"]
+    console.print(
+        f"metrics: near-free {cost['mode']} c{cost['concurrency']}, median of the rounds: "
+        f"{on['per_second']:.0f} req/s recorded vs {off['per_second']:.0f} off "
+        f"({cost['target']['value']:.3f}x); server CPU {on['server_cpu_ms_per_request']:.3f} vs "
+        f"{off['server_cpu_ms_per_request']:.3f} ms/req ({cost['cpu_per_request_on_vs_off']:.3f}x)"
+    )
     rss = results["rss"]
     console.print(
         f"memory: server {rss['server_before_mb']:.0f} MiB before the model, "

@@ -12,11 +12,12 @@ serve`` subprocess fed the same 640x480 JPEGs by the closed-loop load generator
 (_aioload.py, its own process), as base64 in JSON and as multipart uploads, at several
 concurrencies, with the two-request protocol (POST, then GET the task with ``?wait``) and
 the one-request mode (POST ``?wait``) where the server offers it; (c) requests/s for a
-near-free ONNX identity on an 8x8 JPEG; (d) the load generator's ceiling on ``GET
-/health``; and the resident memory one loaded model costs. The network is by default a
-ResNet-50-shaped Caffe network with random weights, built once and cached; ``--network
-nsfw`` takes the trained open_nsfw one (shared with peers.py). Targets are reported, never
-asserted.
+near-free ONNX identity on an 8x8 JPEG, and what recording the metrics costs there
+(against a second server with ``VULCAIN_METRICS=false``, in alternating rounds); (d) the
+load generator's ceiling on ``GET /health``; and the resident memory one loaded model
+costs. The network is by default a ResNet-50-shaped Caffe network with random weights,
+built once and cached; ``--network nsfw`` takes the trained open_nsfw one (shared with
+peers.py). Targets are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from types import FrameType
 
 from _aioload import run_load
 from _inputs import make_jpegs
+from _metrics_cost import measure_metrics_cost
 from _networks import BenchNetwork, identity_network, nsfw_network, resnet50_network
 from _raw import RawResult, best_of, decode_preprocess_ms, measure_raw, preprocessed_tensors
 from _report import machine_info, print_report, ratios
@@ -166,6 +168,7 @@ def main() -> int:
     )
     results.update(ratios(results, raw))
     results["targets"] = vulcain_alone(_target_runs(results), results["raw"])
+    results["targets"]["near_free_metrics_on_vs_off"] = results["metrics_cost"]["target"]
     print_report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
@@ -211,6 +214,18 @@ def _serve_and_measure(
                 server_pids=pids,
                 max_seconds=max_seconds,
             ).to_json()
+        print("      metrics on against off (a second server)", file=sys.stderr)
+        results["metrics_cost"] = measure_metrics_cost(
+            server,
+            near_free_id,
+            near_free,
+            tiny,
+            extra_env=extra_env,
+            concurrency=args.trivial_concurrency,
+            requests=args.trivial_requests,
+            rounds=2 if args.quick else 3,
+            max_seconds=max_seconds,
+        )
         print("[3/4] the model through the API", file=sys.stderr)
         rss_before = server.rss_mb()
         network_id = deploy(client, network, "benchmark")

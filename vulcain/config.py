@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     """``text``, or ``json``: one JSON object per line, with the request id, task id,
     network, route, status and duration of the request or task a line is about."""
     metrics: bool = True
-    """Whether ``GET /metrics`` serves the Prometheus metrics (no API key: scrapers have
-    none; turn it off, or move it with ``metrics_port``, where that matters)."""
+    """Whether the process records Prometheus metrics and serves them on ``GET /metrics``
+    (no API key: scrapers have none; turn it off, or move it with ``metrics_port``, where
+    that matters)."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
     """A port of its own for the Prometheus metrics (on ``host``), instead of ``/metrics``
     on the API; how a ``vulcain worker`` exposes its metrics (0: none)."""

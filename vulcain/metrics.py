@@ -17,11 +17,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 STAGES = ("read", "decode", "preprocess", "queue", "forward", "encode")
 """The stages of an inference: read (or fetch) the image, decode it, preprocess it, wait
 in the batch queue, run forward, encode the result."""
+
+# No ``*_created`` series: a timestamp per series that no Vulcain query reads, and half
+# again the text of every scrape.
+disable_created_metrics()
 
 _STAGE_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

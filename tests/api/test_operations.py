@@ -113,5 +113,7 @@ def test_metrics_on_a_port_of_their_own_or_off(tmp_path: Path):
     with vulcain_server(tmp_path / "port", metrics_port=str(port)) as moved:
         assert httpx.get(moved.url + "/metrics").status_code == 404
         assert scrape(f"http://127.0.0.1:{port}/metrics").value("vulcain_models_loaded") == 0
-    with vulcain_server(tmp_path / "off", metrics="false") as off:
+    with vulcain_server(tmp_path / "off", metrics="false", metrics_port=str(port)) as off:
         assert httpx.get(off.url + "/metrics").status_code == 404
+        with pytest.raises(httpx.ConnectError):  # off means recorded and served nowhere
+            httpx.get(f"http://127.0.0.1:{port}/metrics")

@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in (networks.router, tasks.router, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
-    if settings.metrics and not settings.metrics_port:
+    if services.metrics is not None and not settings.metrics_port:
         app.router.routes.append(metrics_route(services.metrics))
     install_docs(app, API_PREFIX, _BODY_MODELS)
     install_error_handlers(app)

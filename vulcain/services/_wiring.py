@@ -98,7 +98,8 @@ class Services:
     ) -> None:
         self.settings = settings
         self._out = out
-        self.metrics = Metrics()
+        # VULCAIN_METRICS=false records nothing, not only serves nothing.
+        self.metrics = Metrics() if settings.metrics else None
         self._stop_metrics: Callable[[], None] | None = None
         self.db = Database(settings.database_url)
         self.storage = storage or open_blob_store(settings)
@@ -156,7 +157,7 @@ class Services:
         self._started = True
 
     def _serve_metrics(self) -> None:
-        if self.settings.metrics_port and self._stop_metrics is None:
+        if self.metrics is not None and self.settings.metrics_port and self._stop_metrics is None:
             self._stop_metrics = serve_metrics(
                 self.metrics, self.settings.host, self.settings.metrics_port
             )
