@@ -7,6 +7,7 @@ running when a worker is killed or the broker restarts."""
 from __future__ import annotations
 
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -215,6 +216,34 @@ def test_tasks_wait_for_a_worker_and_long_poll_on_another_replica_wakes_promptly
     assert task["status"] == "success", (task, two_workers.logs())
     finished = datetime.fromisoformat(task["update_date"].replace("Z", "+00:00")).timestamp()
     assert answered["at"] - finished < PROMPT_S
+    _run_all(two_workers, task_ids, pixels)
+
+
+def test_a_worker_stopped_by_sigterm_finishes_its_running_tasks_and_hands_back_the_rest(
+    two_workers, network, image_server, pixels
+):
+    two_workers.stop_workers()
+    two_workers.ensure_workers(1)
+    worker = two_workers.live_workers()[0]
+    image_server.requests = 0
+    task_ids = _submit(two_workers, network, image_server.url, 24)
+    _wait_for_requests(image_server, 4)
+    worker.popen.send_signal(signal.SIGTERM)
+    started = image_server.requests  # each running task has fetched (or is fetching) its image
+    assert worker.popen.wait(30) == 0, worker.log()[-3000:]
+    assert "warm shutdown" in worker.log().lower()
+    with two_workers.http(1) as replica_b:
+        tasks = [replica_b.get(f"/tasks/{task_id}").json() for task_id in task_ids]
+    statuses = [task["status"] for task in tasks]
+    # Nothing failed or was half-written: the tasks that were running finished with their
+    # result, the others are pending for the next worker.
+    assert set(statuses) <= {"success", "pending"}, statuses
+    assert statuses.count("success") >= started, (statuses, started)
+    assert "pending" in statuses, "the worker ran every task before it stopped: no test"
+    for task in tasks:
+        if task["status"] == "success":
+            assert task["data"]["tensors"][0]["data"] == _expected(pixels)
+    two_workers.ensure_workers(1)
     _run_all(two_workers, task_ids, pixels)
 
 
