@@ -10,6 +10,7 @@ import gc
 import json
 import threading
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -38,7 +39,7 @@ def serve(host: str | None, port: int | None) -> None:
     from vulcain.api.app import create_app
     from vulcain.logs import logging_config
 
-    overrides = {
+    overrides: dict[str, Any] = {
         key: value for key, value in {"host": host, "port": port}.items() if value is not None
     }
     settings = Settings(**overrides)

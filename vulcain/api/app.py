@@ -34,12 +34,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     """The Vulcain API. Without ``services``, builds them from ``settings`` (or from the
     environment) and starts and closes them with the app; given ``services`` are left to
     the caller to start and close."""
+    owned: Services | None = None
     if services is None:
         settings = settings or Settings()
-        owned: Services | None = Services(settings)
-        services = owned
+        services = owned = Services(settings)
     else:
-        owned = None
         settings = settings or services.settings
 
     @asynccontextmanager
