@@ -10,6 +10,8 @@ fields when parsing binary data and may be skipped when parsing text
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -18,6 +20,7 @@ _REPEATED = _F.LABEL_REPEATED
 
 # (name, number, label, type, type_name or "", packed)
 _FieldSpec = tuple[str, int, int, int, str, bool]
+FieldSpec = _FieldSpec
 
 _MESSAGES: dict[str, list[_FieldSpec]] = {
     "BlobShape": [("dim", 1, _REPEATED, _F.TYPE_INT64, "", True)],
@@ -60,30 +63,62 @@ _MESSAGES: dict[str, list[_FieldSpec]] = {
 }
 
 
-def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="vulcain/caffe.proto", package="caffe", syntax="proto2"
-    )
+EnumSpec = list[tuple[str, int]]
+"""(value name, number) of an enum nested in a message."""
+
+
+def _file_descriptor(
+    file_name: str,
+    messages: Mapping[str, list[_FieldSpec]],
+    nested_enums: Mapping[str, Mapping[str, EnumSpec]],
+    defaults: Mapping[tuple[str, str], str],
+) -> descriptor_pb2.FileDescriptorProto:
+    proto = descriptor_pb2.FileDescriptorProto(name=file_name, package="caffe", syntax="proto2")
     phase = proto.enum_type.add(name="Phase")
     phase.value.add(name="TRAIN", number=0)
     phase.value.add(name="TEST", number=1)
-    for message_name, fields in _MESSAGES.items():
+    for message_name, fields in messages.items():
         message = proto.message_type.add(name=message_name)
+        for enum_name, values in nested_enums.get(message_name, {}).items():
+            enum = message.enum_type.add(name=enum_name)
+            for value_name, number in values:
+                enum.value.add(name=value_name, number=number)
         for name, number, label, type_, type_name, packed in fields:
             field = message.field.add(name=name, number=number, label=label, type=type_)
             if type_name:
                 field.type_name = type_name
+            if (message_name, name) in defaults:
+                field.default_value = defaults[message_name, name]
             if packed:
                 field.options.packed = True
     return proto
 
 
-_POOL = descriptor_pool.DescriptorPool()
-_POOL.Add(_file_descriptor())
+def message_classes(
+    file_name: str,
+    messages: Mapping[str, list[_FieldSpec]],
+    nested_enums: Mapping[str, Mapping[str, EnumSpec]] | None = None,
+    defaults: Mapping[tuple[str, str], str] | None = None,
+) -> dict[str, type]:
+    """Message classes of package ``caffe`` built in a pool of their own, so a module may
+    declare more of ``caffe.proto`` (extending :data:`MESSAGE_FIELDS`) without changing
+    how the messages here parse. ``defaults`` are proto2 default values by (message, field),
+    written as in a ``.proto`` file."""
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(_file_descriptor(file_name, messages, nested_enums or {}, defaults or {}))
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"caffe.{name}"))
+        for name in messages
+    }
+
+
+MESSAGE_FIELDS: Mapping[str, list[_FieldSpec]] = _MESSAGES
+"""The fields declared here, by message: a base for a pool declaring more."""
+_CLASSES = message_classes("vulcain/caffe.proto", _MESSAGES)
 
 
 def _message_class(name: str) -> type:
-    return message_factory.GetMessageClass(_POOL.FindMessageTypeByName(f"caffe.{name}"))
+    return _CLASSES[name]
 
 
 BlobShape = _message_class("BlobShape")

@@ -9,6 +9,11 @@ CAFFE = "nv-caffe-0.x-mod"
 TENSORFLOW = "tensorflow-1.x"
 ONNX = "onnx"
 
+CONVERTED_FILE = "converted.onnx"
+"""The file a deployment adds to a Caffe or TensorFlow network when its conversion to ONNX
+gave the reference runtime's tensors: kept with the uploaded files (never one a user may
+upload for these frameworks), so any process loading the network serves it the same way."""
+
 
 @dataclass(frozen=True)
 class FileRules:

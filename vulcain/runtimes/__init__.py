@@ -8,11 +8,14 @@ TensorFlow is never imported by a service that serves only Caffe or ONNX network
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 from vulcain.errors import ModelError
-from vulcain.frameworks import CAFFE, ONNX, TENSORFLOW
+from vulcain.frameworks import CAFFE, CONVERTED_FILE, ONNX, TENSORFLOW
 from vulcain.runtimes.base import Runtime, TensorSpec
+
+log = logging.getLogger(__name__)
 
 _IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     CAFFE: ("vulcain.runtimes.caffe", "CaffeRuntime"),
@@ -39,4 +42,20 @@ def load_runtime(framework: str, folder: Path) -> Runtime:
     return runtime_class(framework).load(Path(folder))
 
 
-__all__ = ["Runtime", "TensorSpec", "load_runtime", "runtime_class"]
+def load_serving_runtime(framework: str, folder: Path, *, converted: bool = True) -> Runtime:
+    """The runtime that serves the network of ``folder``: onnxruntime on the ONNX file its
+    deployment converted and kept (:data:`~vulcain.frameworks.CONVERTED_FILE`) when there
+    is one and ``converted`` allows it, else the framework's own runtime. A converted file
+    that fails to load (it loaded when deployed) is logged and the reference serves."""
+    folder = Path(folder)
+    if converted and framework in (CAFFE, TENSORFLOW) and (folder / CONVERTED_FILE).is_file():
+        from vulcain.runtimes.converted import ConvertedRuntime
+
+        try:
+            return ConvertedRuntime.load(folder)
+        except ModelError as error:
+            log.warning("the converted network in %s failed to load: %s", folder, error.message)
+    return load_runtime(framework, folder)
+
+
+__all__ = ["Runtime", "TensorSpec", "load_runtime", "load_serving_runtime", "runtime_class"]

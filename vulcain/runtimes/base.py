@@ -16,6 +16,10 @@ from typing import ClassVar
 
 import numpy as np
 
+OPENCV = "opencv-dnn"
+TENSORFLOW_ENGINE = "tensorflow"
+ONNXRUNTIME = "onnxruntime"
+
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -30,6 +34,9 @@ class Runtime(ABC):
     """A loaded network. Create with :meth:`load`, then call :meth:`forward`."""
 
     framework: str
+    engine: ClassVar[str]
+    """What runs the forward passes (:data:`OPENCV`, :data:`TENSORFLOW_ENGINE`,
+    :data:`ONNXRUNTIME`): a network of one framework may be run by another engine."""
     one_forward_at_a_time: ClassVar[bool] = False
     """Whether a loaded network runs one forward pass at a time (concurrent calls wait
     for each other): then forward passes overlap only on separate copies of it."""
@@ -67,6 +74,11 @@ class Runtime(ABC):
         """Run one batch. Unknown names raise :class:`vulcain.errors.UnknownTensorError`
         naming them and listing known ones. Results keep the batch as first dimension
         where the network does."""
+
+    def loaded_files(self, folder: Path) -> list[Path]:
+        """The files of ``folder`` this runtime was loaded from: a loaded network takes at
+        least their size in memory."""
+        return sorted(folder.iterdir())
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the runtime holds (sessions, native memory)."""

@@ -25,7 +25,7 @@ from vulcain.frameworks import CAFFE
 from vulcain.runtimes._common import opencv_message, require_file
 from vulcain.runtimes._opencv_threads import FORWARD_SLOTS
 from vulcain.runtimes._prototxt import declared_inputs, parse_prototxt, rewrite_python_layers
-from vulcain.runtimes.base import Runtime, TensorSpec
+from vulcain.runtimes.base import OPENCV, Runtime, TensorSpec
 
 
 def _blob_size_problem(weights: bytes) -> str | None:
@@ -70,6 +70,7 @@ def _read_net(text: str, weights: np.ndarray) -> cv2.dnn.Net:
 
 class CaffeRuntime(Runtime):
     framework = CAFFE
+    engine = OPENCV
     one_forward_at_a_time = True
 
     def __init__(

@@ -27,7 +27,7 @@ from vulcain.runtimes._tf_files import (
     staged_export,
     variables_files,
 )
-from vulcain.runtimes.base import Runtime, TensorSpec
+from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
 
 _PLACEHOLDERS = {"Placeholder", "PlaceholderWithDefault", "PlaceholderV2"}
 # Operations left out of the names an error message suggests: weights and their plumbing.
@@ -59,6 +59,7 @@ def _first_line(error: Exception) -> str:
 
 class TensorFlowRuntime(Runtime):
     framework = TENSORFLOW
+    engine = TENSORFLOW_ENGINE
 
     def __init__(self, graph: tf.Graph, session: tf.compat.v1.Session, final: list[str]) -> None:
         self._graph = graph
