@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     """Copies loaded of each Caffe network (OpenCV runs one forward pass of a copy at a
     time), so that under load forward passes run side by side on one core each; 0 means
     one per core. Each copy costs the network's memory once more."""
+    accelerate: Literal["auto", "off"] = "auto"
+    """``auto``: a Caffe or TensorFlow network is converted to ONNX when it deploys and
+    served by onnxruntime (one copy) when every tensor it can answer agrees with its
+    reference runtime's; ``off``: never, and networks converted before are served by their
+    reference runtime."""
     fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Largest image: downloaded from a URL, or sent in a request as a file part or bytes."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)

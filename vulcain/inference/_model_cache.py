@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from vulcain.errors import PreprocessingError
+from vulcain.inference._heap import trim_heap
 from vulcain.inference.batching import Batcher
 from vulcain.inference.means import load_mean
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics, NetworkMetrics
-from vulcain.runtimes import load_runtime
+from vulcain.runtimes import load_runtime, load_serving_runtime
 from vulcain.runtimes.base import Runtime
 from vulcain.schemas import ImagePreprocessing
 
@@ -67,7 +68,11 @@ class ModelCache:
     its own in ``root``; folders of processes that died are removed at start.
 
     A model is found by network id and used only while its files are the ones asked for,
-    so an id that names another network (or other files) never gets the old model."""
+    so an id that names another network (or other files) never gets the old model.
+
+    A network whose deployment kept a converted ONNX file is served by onnxruntime from
+    it (unless ``converted`` is off), in one copy: only a runtime that runs one forward at
+    a time is loaded ``copies`` times. Its memory is what that runtime took."""
 
     def __init__(
         self,
@@ -81,6 +86,7 @@ class ModelCache:
         max_queue_delay_s: float,
         copies: int,
         metrics: Metrics | None = None,
+        converted: bool = True,
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         _remove_folders_of_dead_processes(root)
@@ -92,6 +98,7 @@ class ModelCache:
         self._max_batch_size = max_batch_size
         self._max_queue_delay_s = max_queue_delay_s
         self._copies = copies
+        self._converted = converted
         self._metrics = metrics
         self._models: OrderedDict[int, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
@@ -169,6 +176,7 @@ class ModelCache:
         shutil.rmtree(self._root, ignore_errors=True)
 
     def _load(self, network: NetworkSpec) -> LoadedModel:
+        trim_heap()  # pages freed before (a model just evicted) are not this one's
         resident_before = _resident_bytes()
         self._root.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f"{network.id}-", dir=self._root))
@@ -184,7 +192,8 @@ class ModelCache:
         except BaseException:
             model.batcher.close()
             raise
-        files_bytes = sum(path.stat().st_size for path in folder.iterdir())
+        files_bytes = sum(path.stat().st_size for path in model.runtime.loaded_files(folder))
+        trim_heap()
         model.memory_bytes = max(files_bytes, _resident_bytes() - resident_before)
         logger.info(
             "loaded network %s (%s): %.1f MiB resident",
@@ -195,7 +204,7 @@ class ModelCache:
         return model
 
     def _build(self, network: NetworkSpec, folder: Path) -> LoadedModel:
-        runtimes = [load_runtime(network.framework, folder)]
+        runtimes = [load_serving_runtime(network.framework, folder, converted=self._converted)]
         if runtimes[0].one_forward_at_a_time:
             runtimes += [load_runtime(network.framework, folder) for _ in range(self._copies - 1)]
         means = [

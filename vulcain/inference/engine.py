@@ -14,9 +14,10 @@ name that slips through fails in the runtime, for that request only.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 from vulcain.cores import core_count
 from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
+from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
 from vulcain.inference.batching import BatchItem
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
@@ -57,6 +59,13 @@ class DeployResult:
 
     inputs: list[TensorSpec]
     outputs: list[str]
+    acceleration: Acceleration | None = None
+    """Which runtime serves a Caffe or TensorFlow network, and why (None for ONNX)."""
+    runtime: str = ""
+    """The engine of the reference runtime (what loaded and warmed up)."""
+    memory_bytes: int = 0
+    """What the reference runtime's copies took in resident memory, together."""
+    copies: int = 1
 
 
 class Engine:
@@ -87,6 +96,7 @@ class Engine:
             max_queue_delay_s=settings.max_queue_delay_ms / 1000,
             copies=settings.model_copies or core_count(),
             metrics=metrics,
+            converted=settings.accelerate != OFF,
         )
         # Requests wait for a preparation thread in a plain queue: each already carries
         # the future its batch item completes, so an executor's own future and work item
@@ -102,18 +112,43 @@ class Engine:
         for thread in self._preparers:
             thread.start()
 
-    def deploy(self, network: NetworkSpec) -> DeployResult:
-        """Load the network afresh, check every preprocessing ``tensor_name`` can be fed,
-        run one warm-up forward pass. Raise :class:`vulcain.errors.VulcainError` with the
-        cause."""
+    def deploy(
+        self, network: NetworkSpec, samples: Sequence[Sequence[np.ndarray]] = ()
+    ) -> DeployResult:
+        """Load the network afresh on its reference runtime, check every preprocessing
+        ``tensor_name`` can be fed, run one warm-up forward pass; then try its conversion to
+        ONNX (:func:`~vulcain.inference.acceleration.accelerate`, also run on ``samples``:
+        decoded images, one per preprocessing input). Raise
+        :class:`vulcain.errors.VulcainError` with the cause."""
         started = time.perf_counter()
         try:
             self._models.evict(network.id)
-            runtime = self._models.get(network).runtime
-            return DeployResult(inputs=runtime.inputs(), outputs=runtime.outputs())
+            model = self._models.get(reference_spec(network))
+            acceleration = accelerate(
+                model,
+                self.settings.work_dir / "converted",
+                mode=self.settings.accelerate,
+                samples=samples,
+            )
+            runtime = model.runtime
+            return DeployResult(
+                inputs=runtime.inputs(),
+                outputs=runtime.outputs(),
+                acceleration=acceleration,
+                runtime=runtime.engine,
+                memory_bytes=model.memory_bytes,
+                copies=len(model.runtimes),
+            )
         finally:
             if self._metrics is not None:
                 self._metrics.deploy_seconds.observe(time.perf_counter() - started)
+
+    def serve(self, network: NetworkSpec) -> int:
+        """Load ``network`` in place of what is loaded for it (once its deployment added
+        its converted file) and return the resident bytes it took."""
+        self._models.evict(network.id)
+        gc.collect()  # the evicted model's runtimes close as their last reference goes
+        return self._models.get(network).memory_bytes
 
     def _check_and_warm_up(self, model: LoadedModel) -> None:
         """Run on every model the cache loads, before it serves anything."""

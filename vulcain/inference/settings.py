@@ -25,6 +25,10 @@ class EngineSettings:
     """Copies loaded of a network whose runtime runs one forward at a time (0: one per
     core), so that forward passes can run side by side."""
     preprocess_threads: int = field(default_factory=core_count)
+    accelerate: str = "auto"
+    """``auto``: a Caffe or TensorFlow network is converted to ONNX at deployment and
+    served by onnxruntime when it gives the same tensors; ``off``: never (networks already
+    converted are served by their reference runtime too)."""
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(

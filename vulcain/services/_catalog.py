@@ -71,7 +71,10 @@ class NetworkCatalog:
         """Read the target from the database (:class:`vulcain.errors.NotFound` when the
         caller may not see it) and keep it once final."""
         with self._db.session() as session:
-            row = find_network(session, account, ref, load_files=True)
+            # Files are read after the deployment's status: a deployment that ended adds
+            # its converted file in the transaction that ends it, so a final target never
+            # misses it (PostgreSQL reads each statement's latest commits).
+            row = find_network(session, account, ref)
             deployment = session.execute(
                 select(TaskRow.status, TaskRow.error).where(TaskRow.id == row.task_id)
             ).one_or_none()

@@ -39,6 +39,7 @@ def engine_settings(settings: Settings) -> EngineSettings:
         max_batch_size=settings.max_batch_size,
         max_queue_delay_ms=settings.max_queue_delay_ms,
         model_copies=settings.model_copies,
+        accelerate=settings.accelerate,
         preprocess_threads=settings.workers,
     )
 
@@ -110,7 +111,7 @@ class Services:
         # broker (API replica), nor in a worker, which answers no request.
         self.live = None if settings.broker_url else LiveTasks()
         self.runner = TaskRunner(
-            self.db, self.engine, self.events, self.store, self.live, self.metrics
+            self.db, self.engine, self.events, self.store, self.live, self.metrics, self.storage
         )
         self.queue = queue or open_queue(settings, self.runner)
         self.accounts = AccountService(self.db, cache_seconds=settings.auth_cache_seconds)

@@ -26,6 +26,8 @@ from vulcain.errors import VulcainError
 from vulcain.inference.engine import DeployResult, Engine, Outputs, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
+from vulcain.storage.base import BlobStore
+from vulcain.tasks._converted import keep_conversion
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTask, LiveTasks
 from vulcain.tasks.payloads import InferenceWork, decode_request, network_spec
@@ -66,8 +68,10 @@ class TaskRunner:
         store: TaskStore,
         live: LiveTasks | None = None,
         metrics: Metrics | None = None,
+        storage: BlobStore | None = None,
     ) -> None:
         self._db = db
+        self._storage = storage
         self._engine = engine
         self._events = events
         self._store = store
@@ -86,7 +90,7 @@ class TaskRunner:
             if work is not None:
                 self.begin_inference(work).written(task_id, in_future(done))
                 return done
-            self._finish_deploy(task_id, network.id, self._engine.deploy(network))
+            self._finish_deploy(task_id, network, self._engine.deploy(network))
         except _Skip:
             pass
         except Exception as error:
@@ -203,16 +207,23 @@ class TaskRunner:
         request = decode_request(stored.body)
         return spec, InferenceWork(spec, request, task.account_id, task.name, task.create_date)
 
-    def _finish_deploy(self, task_id: int, network_id: int, result: DeployResult) -> None:
+    def _finish_deploy(self, task_id: int, network: NetworkSpec, result: DeployResult) -> None:
         inputs = [asdict(spec) for spec in result.inputs]
-        with self._db.session() as session:
-            written = _write(session, task_id, {"inputs": inputs})
-            if written:
-                session.execute(
-                    update(NetworkRow)
-                    .where(NetworkRow.id == network_id)
-                    .values(inputs=inputs, outputs=list(result.outputs))
-                )
+        kept = keep_conversion(self._db, self._storage, self._engine, network, result)
+        written = False  # which runtime serves: vulcain.tasks._converted
+        try:
+            with self._db.session() as session:
+                written = _write(session, task_id, {"inputs": inputs, **kept.data})
+                if written:
+                    session.execute(
+                        update(NetworkRow)
+                        .where(NetworkRow.id == network.id)
+                        .values(inputs=inputs, outputs=list(result.outputs))
+                    )
+                    kept.add_file(session, network.id)
+        finally:
+            if not written:
+                kept.drop(self._db, self._storage)
         if written and self._metrics is not None:
             self._metrics.tasks.labels(DEPLOY, "success").inc()
         self._events.notify(task_id)
