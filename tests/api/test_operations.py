@@ -117,3 +117,17 @@ def test_metrics_on_a_port_of_their_own_or_off(tmp_path: Path):
         assert httpx.get(off.url + "/metrics").status_code == 404
         with pytest.raises(httpx.ConnectError):  # off means recorded and served nowhere
             httpx.get(f"http://127.0.0.1:{port}/metrics")
+
+
+def test_an_evicted_network_drops_its_series(tmp_path: Path):
+    with vulcain_server(tmp_path / "evict", max_models="1") as running, running.http() as http:
+        first, second = (str(_deploy(http, tmp_path / name)) for name in ("a", "b"))
+        for network in (first, second):  # each inference loads its network, evicting the other
+            task = http.post(f"/networks/{network}/inference", params={"wait": 30}, json=_body(0))
+            assert task.json()["status"] == "success", task.text
+        metrics = scrape(running.url + "/metrics")
+    stages = metrics.labels("vulcain_inference_stage_seconds_count", "network")
+    assert second in stages and first not in stages
+    assert metrics.labels("vulcain_model_memory_bytes", "network") == {second}
+    assert metrics.value("vulcain_model_evictions_total") >= 2
+    assert metrics.value("vulcain_models_loaded") == 1
