@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _accelerated import print_runtimes
 from _raw import RawResult
 from _targets import print_busy_warning, print_errors, print_targets, usable
 from rich.console import Console
@@ -69,6 +70,7 @@ def print_report(results: dict[str, Any]) -> None:
         f"decode + preprocess of one JPEG {raw['decode_preprocess_ms']:.3g} ms; "
         f"{raw['best_batch_cpu_ms_per_image']:.3g} ms CPU per image at the best batch"
     )
+    print_runtimes(console, results)
     ceiling = results["generator_ceiling"]
     if ceiling["requests"]:
         console.print(

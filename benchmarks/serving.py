@@ -15,9 +15,12 @@ the one-request mode (POST ``?wait``) where the server offers it; (c) requests/s
 near-free ONNX identity on an 8x8 JPEG, and what recording the metrics costs there
 (against a second server with ``VULCAIN_METRICS=false``, in alternating rounds); (d) the
 load generator's ceiling on ``GET /health``; and the resident memory one loaded model
-costs. The network is by default a ResNet-50-shaped Caffe network with random weights,
-built once and cached; ``--network nsfw`` takes the trained open_nsfw one (shared with
-peers.py). Targets are reported, never asserted.
+costs. For a Caffe network, (e) the serving runtime beside the reference: the network
+converted to ONNX as a deployment converts it, measured raw like the reference, the
+resident memory of each runtime (fresh processes) and the runtime the deployment chose
+(``_accelerated.py``). The network is by default a ResNet-50-shaped Caffe network with
+random weights, built once and cached; ``--network nsfw`` takes the trained open_nsfw one
+(shared with peers.py). Targets are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
 
+from _accelerated import converted_runtime, network_folder, resident_mb
 from _aioload import run_load
 from _inputs import make_jpegs
 from _metrics_cost import measure_metrics_cost
@@ -142,6 +147,7 @@ def main() -> int:
             single_repeats=5 if args.quick else 9,
         )
 
+    serving = _serving_runtime(args, network, tensors, batch_sizes)
     try:
         raw_runs = [raw_run()]
         decode_ms = decode_preprocess_ms(jpegs[0], spec, network.mean_path)
@@ -167,12 +173,44 @@ def main() -> int:
         },
     )
     results.update(ratios(results, raw))
+    if serving is not None:
+        results["serving_runtime"] = {**serving, "deployment": results.pop("deployment", {})}
     results["targets"] = vulcain_alone(_target_runs(results), results["raw"])
     results["targets"]["near_free_metrics_on_vs_off"] = results["metrics_cost"]["target"]
     print_report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def _serving_runtime(
+    args: argparse.Namespace, network: BenchNetwork, tensors: list, batch_sizes: list[int]
+) -> dict | None:
+    """A Caffe network converted as a deployment converts it: onnxruntime measured raw
+    like the reference, and the memory of each runtime (fresh processes)."""
+    if network.framework != CAFFE:
+        return None
+    print("[1/4] raw serving runtime: the network converted to ONNX", file=sys.stderr)
+    folder = network_folder(network)
+    runtime = converted_runtime(folder)
+    try:
+        raw = measure_raw(
+            runtime,
+            network.input_name,
+            tensors,
+            [network.output],
+            batch_sizes=batch_sizes,
+            min_seconds=1.0 if args.quick else 2.0,
+            single_repeats=5 if args.quick else 9,
+        )
+    finally:
+        runtime.close()
+    found = {"engine": runtime.engine, "raw": raw.to_json()}
+    try:
+        found["resident_memory_mb"] = resident_mb(network, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return found
 
 
 def _target_runs(results: dict) -> dict:
@@ -229,6 +267,10 @@ def _serve_and_measure(
         print("[3/4] the model through the API", file=sys.stderr)
         rss_before = server.rss_mb()
         network_id = deploy(client, network, "benchmark")
+        deployment = client.Network.retrieve(network_id).deployment().data or {}
+        results["deployment"] = {
+            key: deployment.get(key) for key in ("runtime", "reference_copies", "acceleration")
+        }
         references = [reference[network.output] for reference in raw.references]
         rss_warm = None
         results["api"] = {}
