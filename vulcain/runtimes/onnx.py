@@ -16,7 +16,10 @@ itself is not kept in memory (it would double the weights): a new set reads it a
 Sessions allocate each run's tensors and free them after (no arena, no memory pattern) and
 keep weights outside the arena too: a session then holds about its weights' size, where
 an arena keeps the largest batch's activations for good (measured on open_nsfw: 1.1x the
-weights instead of 2.3x once a batch of 4 ran, at the same speed).
+weights instead of 2.3x once a batch of 4 ran, at the same speed). Their threads sleep
+instead of spinning while they wait for work: the cores are shared with decoding and the
+HTTP front end, and spinning threads took them from those (open_nsfw on 2 busy cores:
+25 ms of CPU per image without spinning, 40 to 48 ms with).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ def open_session(model: bytes | Path, label: str = "model.onnx") -> ort.Inferenc
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
     options.add_session_config_entry("session.use_device_allocator_for_initializers", "1")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     source = str(model) if isinstance(model, Path) else model
     try:
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
