@@ -143,26 +143,21 @@ CASES: dict[str, Callable[[CaffeNet], None]] = {
 }
 
 
-_SIZED_FOR_SHAPE = {"convolution_hw", "deconvolution", "pooling", "inner_product", "shapes"}
-_SIZED_FOR_SHAPE |= {"normalisation"}
+_SIZED_FOR_SHAPE = {
+    "convolution_hw",
+    "deconvolution",
+    "pooling",
+    "inner_product",
+    "normalisation",
+    "shapes",
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("shape", [SHAPE, (4, 8, 9)])
 def test_layers_give_opencv_tensors(tmp_path: Path, case: str, shape: tuple[int, int, int]):
-    if (
-        case
-        in (
-            "convolution_hw",
-            "deconvolution",
-            "pooling",
-            "inner_product",
-            "normalisation",
-            "shapes",
-        )
-        and shape != SHAPE
-    ):
-        pytest.skip("sizes written for 13 x 11")
+    if case in _SIZED_FOR_SHAPE and shape != SHAPE:
+        pytest.skip("shapes written for 13 x 11")
     net = CaffeNet(*shape, seed=len(case))
     CASES[case](net)
     agreement = assert_same_tensors(net.write(tmp_path), shape, batch=3)
