@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -160,7 +161,22 @@ def iso_utc(value: datetime) -> str:
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
 """A datetime shown as ISO 8601 UTC with a ``Z``, e.g. ``2018-02-16T16:37:25.148189Z``."""
 
-TaskStatus = Literal["pending", "success", "error"]
+
+class TaskStatus(StrEnum):
+    """Where a task is: ``pending`` until it ends, once, in ``success`` or ``error``
+    (:mod:`vulcain.db.task_writes` writes every change). The values are what the database
+    stores and the API answers."""
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class TaskKind(StrEnum):
+    """What a task does: deploy a network, or run one inference on it."""
+
+    DEPLOY = "deploy"
+    INFERENCE = "inference"
 
 
 class _NetworkView(BaseModel):

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 import anyio.to_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.db.models import NetworkFileRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import NewInference
+from vulcain.db.models import NetworkFileRow, NetworkRow, utcnow
+from vulcain.db.task_writes import NewInference, add_deploy_task, fail_network_tasks
 from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
@@ -30,7 +30,7 @@ from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTasks
 from vulcain.tasks.payloads import InferenceWork, encode_request
 from vulcain.tasks.queue import TaskQueue
-from vulcain.tasks.runner import DEPLOY, NETWORK_GONE
+from vulcain.tasks.runner import NETWORK_GONE
 from vulcain.tasks.settle import on_loop
 from vulcain.tasks.store import TaskStore
 
@@ -125,9 +125,7 @@ class NetworkService:
         metadata: dict[str, Any],
         framework: str,
     ) -> NetworkRow:
-        task = TaskRow(account_id=account.id, kind=DEPLOY, name="deploy network")
-        session.add(task)
-        session.flush()
+        task = add_deploy_task(session, account.id)
         row = NetworkRow(
             account_id=account.id,
             name=name,
@@ -196,20 +194,11 @@ class NetworkService:
             blobs = [BlobInfo(file.sha256, file.size) for file in row.files]
             session.delete(row)
             session.flush()
-            pending = session.scalars(
-                select(TaskRow.id).where(
-                    TaskRow.network_id == network_id, TaskRow.status == "pending"
-                )
-            ).all()
-            session.execute(
-                update(TaskRow)
-                .where(TaskRow.id.in_(pending), TaskRow.status == "pending")
-                .values(status="error", error=NETWORK_GONE, update_date=utcnow())
-            )
+            failed = fail_network_tasks(session, network_id, NETWORK_GONE)
         self._catalog.forget(network_id)
         if self._live is not None:
             self._live.fail_network(network_id, NETWORK_GONE)
-        for task_id in pending:
+        for task_id in failed:
             self._events.notify(task_id)
         remove_unused_blobs(self._db, self._storage, blobs)
         self._engine.evict(network_id)
