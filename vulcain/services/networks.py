@@ -18,13 +18,13 @@ from vulcain.db.task_writes import NewInference, add_deploy_task, fail_network_t
 from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
-from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._files import check_files
 from vulcain.services._inference_checks import check_image_sizes, check_request
 from vulcain.services._network_rows import find_network, to_network
-from vulcain.services._pages import check_page
-from vulcain.services._publishing import publish_network
+from vulcain.services.blobs import claim_blobs, remove_unused_blobs
+from vulcain.services.pages import check_page
+from vulcain.services.publishing import publish_network
 from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTasks
@@ -205,7 +205,7 @@ class NetworkService:
 
     def publish(self, account: Account, network_id: int, public_id: str) -> Network:
         """Publish any network under the slug ``public_id`` (admin only; see
-        :func:`vulcain.services._publishing.publish_network` for the slug rules)."""
+        :func:`vulcain.services.publishing.publish_network` for the slug rules)."""
         if not account.is_admin:
             raise Forbidden("Only an admin account can publish a network.")
         network = publish_network(self._db, network_id, public_id)
