@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from vulcain.db.models import NetworkRow
 from vulcain.errors import NotFound
+from vulcain.json_values import answerable
 from vulcain.schemas import Account, Network, Preprocessing
 
 
@@ -15,7 +16,7 @@ def to_network(row: NetworkRow) -> Network:
         id=row.id,
         name=row.name,
         description=row.description,
-        metadata=row.metadata_,
+        metadata=answerable(row.metadata_, "metadata"),
         framework=row.framework,
         preprocessing=Preprocessing.model_validate(row.preprocessing),
         task_id=row.task_id,
