@@ -129,3 +129,23 @@ def test_reads_answer_metadata_stored_too_deep_to_be_shown(
         f"/v0.7/networks/{created['id']}", headers=admin, json={"metadata": {"ok": 1}}
     )
     assert response.json()["metadata"] == {"ok": 1}
+
+
+def test_a_description_longer_than_the_setting_is_a_400_on_create_and_patch(
+    client, admin, onnx_files, services
+):
+    limit = services.settings.max_description_chars
+    before = footprint(services)
+    response = _create(client, admin, onnx_files, description="d" * (limit + 1))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith(f"description: has {limit + 1} characters")
+    assert "VULCAIN_MAX_DESCRIPTION_CHARS" in response.json()["error"]
+    assert footprint(services) == before
+
+    created = _create(client, admin, onnx_files, description="é" * limit)
+    assert created.status_code == 201, created.text
+    url = f"/v0.7/networks/{created.json()['id']}"
+    response = client.patch(url, headers=admin, json={"description": "x" * (limit + 1)})
+    assert response.status_code == 400, response.text
+    assert response.json()["fields"] == {"description": f"longer than {limit} characters"}
+    assert client.get(url, headers=admin).json()["description"] == "é" * limit

@@ -32,3 +32,15 @@ def check_metadata(settings: Settings, metadata: dict[str, Any]) -> None:
             "a reference to it in metadata.",
             fields={"metadata": f"larger than {settings.max_metadata_bytes} bytes"},
         )
+
+
+def check_description(settings: Settings, description: str) -> None:
+    """Raise :class:`BadRequest` when ``description`` is longer than
+    ``max_description_chars``."""
+    if len(description) > settings.max_description_chars:
+        raise BadRequest(
+            f"description: has {len(description)} characters, more than the "
+            f"{settings.max_description_chars} a network may keep "
+            "(VULCAIN_MAX_DESCRIPTION_CHARS); shorten it.",
+            fields={"description": f"longer than {settings.max_description_chars} characters"},
+        )

@@ -22,7 +22,7 @@ from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._files import check_files
 from vulcain.services._inference_checks import check_image_sizes, check_request
-from vulcain.services._network_fields import check_metadata
+from vulcain.services._network_fields import check_description, check_metadata
 from vulcain.services._network_rows import find_network, to_network
 from vulcain.services._pages import check_page
 from vulcain.services._publishing import publish_network
@@ -86,6 +86,7 @@ class NetworkService:
                 "name: a network needs a name of 1 to 255 characters.",
                 fields={"name": "required, at most 255 characters"},
             )
+        check_description(self._settings, description)
         check_metadata(self._settings, metadata)
         check_files(framework, preprocessing, files)
         staged: dict[str, StagedBlob] = {}
@@ -178,6 +179,8 @@ class NetworkService:
             for name in ("name", "description", "metadata")
             if getattr(changes, name) is not None
         }
+        if "description" in values:
+            check_description(self._settings, values["description"])
         if "metadata" in values:
             check_metadata(self._settings, values["metadata"])
         with self._db.session() as session:
