@@ -18,7 +18,7 @@ def to_network(row: NetworkRow) -> Network:
         description=row.description,
         metadata=answerable(row.metadata_, "metadata"),
         framework=row.framework,
-        preprocessing=Preprocessing.model_validate(row.preprocessing),
+        preprocessing=Preprocessing.from_stored(row.preprocessing),
         task_id=row.task_id,
         public_id=row.public_id,
         create_date=row.create_date,
