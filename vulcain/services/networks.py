@@ -227,7 +227,8 @@ class NetworkService:
         self._engine.evict(network_id)
 
     def publish(self, account: Account, network_id: int, public_id: str) -> Network:
-        """Publish any network under the slug ``public_id`` (admin only; see
+        """Publish any network under the slug ``public_id`` (admin only, who sees every
+        network, see :func:`vulcain.services._network_rows.find_network`; see
         :func:`vulcain.services._publishing.publish_network` for the slug rules)."""
         if not account.is_admin:
             raise Forbidden("Only an admin account can publish a network.")
