@@ -47,7 +47,7 @@ class InferenceTarget:
     def visible_to(self, account: Account, ref: int | str) -> bool:
         if isinstance(ref, str):
             return self.public_id == ref
-        return self.network.id == ref and self.account_id == account.id
+        return self.network.id == ref and (self.account_id == account.id or account.is_admin)
 
 
 class NetworkCatalog:
