@@ -29,13 +29,14 @@ from vulcain.api.routes import (
     tasks,
 )
 from vulcain.api.routes.metrics import metrics_route
+from vulcain.api.v2 import routes as v2
 from vulcain.config import Settings
 from vulcain.schemas import InferenceRequest
 from vulcain.services import Services
 
 API_PREFIX = "/v0.7"
 
-_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest)
+_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest, *v2.BODY_MODELS)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.settings = settings
     inference.install(app, API_PREFIX)
+    v2.install(app)
     routers = (networks.router, preprocess.router, task_tensors.router, tasks.router)
     for router in (*routers, accounts.router):
         app.include_router(router, prefix=API_PREFIX)

@@ -262,6 +262,16 @@ class Engine:
         loads the network when it is not loaded."""
         return self._models.get(network).runtime.final_outputs()
 
+    def output_examples(self, network: NetworkSpec) -> Outputs:
+        """The network's own outputs for a grey image of each input's target size, run
+        through its batcher: what their shapes and dtypes are. Blocks."""
+        model = self._models.get(network)
+        grey = [warmup_image(entry.image.target) for entry in network.preprocessing.inputs]
+        result: Future[Outputs] = Future()
+        finals = tuple(model.runtime.final_outputs())
+        model.batcher.submit(BatchItem(model_feeds(model, [grey]), finals, result))
+        return result.result()
+
     def evict(self, network_id: int) -> None:
         """Forget a loaded network (after delete)."""
         self._models.evict(network_id)

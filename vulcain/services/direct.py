@@ -10,7 +10,7 @@ the database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio.to_thread
@@ -18,7 +18,7 @@ import numpy as np
 
 from vulcain.errors import BadRequest, UnknownTensorError
 from vulcain.inference.engine import Engine, Outputs, TensorRequest
-from vulcain.runtimes.base import TensorSpec
+from vulcain.inference.preprocessing import fed_shape
 from vulcain.schemas import Account, ImageInput, InferenceInput, InferenceRequest
 from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._inference_checks import check_image_sizes, check_request
@@ -35,14 +35,24 @@ class FedTensor:
 
 
 @dataclass(frozen=True)
+class TensorInfo:
+    """A tensor a network takes or gives: ``-1`` for a dimension that varies."""
+
+    name: str
+    shape: list[int]
+    dtype: str
+
+
+@dataclass(frozen=True)
 class ModelDescription:
     """What a network takes and gives, once deployed."""
 
     target: InferenceTarget
-    inputs: list[TensorSpec]
-    """The tensors the network is fed (its preprocessing inputs, plus ``im_info``)."""
-    final_outputs: list[str]
-    """What a request naming no output gets."""
+    inputs: list[TensorInfo]
+    """The tensors the network is fed: its preprocessing inputs (shaped by the
+    preprocessing), then any other input (``im_info``)."""
+    outputs: list[TensorInfo]
+    """The network's own outputs: what a request naming none gets."""
 
 
 class DirectInference:
@@ -52,6 +62,8 @@ class DirectInference:
         self._catalog = catalog
         self._engine = engine
         self._max_image_bytes = max_image_bytes
+        self._outputs: dict[int, list[TensorInfo]] = {}
+        """The own outputs of networks described once (a network never changes)."""
 
     async def target(self, account: Account, ref: int | str) -> InferenceTarget:
         """The network ``ref`` names for ``account`` (:class:`vulcain.errors.NotFound`
@@ -77,31 +89,59 @@ class DirectInference:
         return [FedTensor(name, tensor, orders.get(name)) for name, tensor in feeds.items()]
 
     async def describe(self, account: Account, ref: int | str) -> ModelDescription:
-        """The network's inputs and its own outputs (loading it when it is not loaded);
-        :class:`vulcain.errors.BadRequest` while it is not deployed."""
-        target = self._deployed(await self.target(account, ref))
+        """The network's inputs and own outputs; the outputs' shapes are learnt from one
+        forward pass of a grey image the first time (loading the network when it is not
+        loaded). :class:`vulcain.errors.BadRequest` while it is not deployed."""
+        target = self.deployed(await self.target(account, ref))
         network = target.network
-        finals = await anyio.to_thread.run_sync(self._engine.final_outputs, network)
-        return ModelDescription(target, list(target.inputs or ()), finals)
+        outputs = self._outputs.get(network.id)
+        if outputs is None:
+            examples = await anyio.to_thread.run_sync(self._engine.output_examples, network)
+            varies = any(
+                entry.image.resize_type == "NETWORK" for entry in network.preprocessing.inputs
+            )
+            outputs = [
+                TensorInfo(name, _shape(array.shape, all_vary=varies), str(array.dtype))
+                for name, array in examples.items()
+            ]
+            self._outputs[network.id] = outputs
+        return ModelDescription(target, _inputs(target), outputs)
 
     async def infer_images(
         self,
         account: Account,
         ref: int | str,
-        images: Sequence[Sequence[bytes]],
+        images: Mapping[str, Sequence[str | bytes]],
         outputs: Sequence[str],
     ) -> Outputs:
-        """Run each item of ``images`` (one encoded image per preprocessing input, in
-        order) through the network's preprocessing and the batcher; the tensors of
-        ``outputs`` (none: the network's own), the items stacked along the batch axis."""
-        target = self._deployed(await self.target(account, ref))
+        """Run images (``images[tensor_name][i]``: item ``i``'s image for that input,
+        encoded bytes or a source string as ``image.source`` takes) through the network's
+        preprocessing and the batcher; the tensors of ``outputs`` (none: the network's
+        own), the items stacked along the batch axis."""
+        target = self.deployed(await self.target(account, ref))
+        expected = [entry.tensor_name for entry in target.network.preprocessing.inputs]
+        unknown = [name for name in images if name not in expected]
+        if unknown:
+            raise UnknownTensorError.for_names(unknown, expected, kind="image input")
+        missing = [name for name in expected if name not in images]
+        if missing:
+            raise BadRequest(
+                f"inputs: the network takes an image for each of {', '.join(expected)}; "
+                f"missing: {', '.join(missing)}."
+            )
+        counts = {len(images[name]) for name in expected}
+        if len(counts) != 1:
+            raise BadRequest("inputs: every input must hold as many images (the batch size).")
         names = await self._output_names(target, outputs)
         requests = [
             InferenceRequest(
-                inputs=[InferenceInput(image=ImageInput(source=data)) for data in item],
+                inputs=[
+                    InferenceInput(image=ImageInput(source=images[name][index]))
+                    for name in expected
+                ],
                 output_tensors=names,
             )
-            for item in images
+            for index in range(counts.pop())
         ]
         for request in requests:
             check_image_sizes(request, self._max_image_bytes)
@@ -117,12 +157,28 @@ class DirectInference:
     ) -> Outputs:
         """Feed ``feeds`` (batched tensors by input name, already preprocessed) as they
         are: each item of the batch goes through the batcher on its own, as images do."""
-        target = self._deployed(await self.target(account, ref))
+        target = self.deployed(await self.target(account, ref))
         names = await self._output_names(target, outputs)
-        known = [spec.name for spec in target.inputs or ()]
+        described = _inputs(target)
+        known = [info.name for info in described]
         unknown = [name for name in feeds if name not in known]
         if unknown:
             raise UnknownTensorError.for_names(unknown, known, kind="input")
+        missing = [name for name in known if name not in feeds]
+        if missing:
+            raise BadRequest(
+                f"inputs: the network takes {', '.join(known)}; missing: {', '.join(missing)}."
+            )
+        for info in described:
+            shape = feeds[info.name].shape
+            fits = len(shape) == len(info.shape) and all(
+                want in (-1, got) for want, got in zip(info.shape, shape, strict=True)
+            )
+            if not fits:
+                raise BadRequest(
+                    f"inputs: {info.name} has shape {list(shape)}; the network takes "
+                    f"{info.shape} (-1: any size)."
+                )
         sizes = {len(array) for array in feeds.values()}
         if len(sizes) != 1:
             raise BadRequest("inputs: every input must have the same batch size (first axis).")
@@ -161,7 +217,8 @@ class DirectInference:
         return {name: np.concatenate([result[name] for result in results]) for name in names}
 
     @staticmethod
-    def _deployed(target: InferenceTarget) -> InferenceTarget:
+    def deployed(target: InferenceTarget) -> InferenceTarget:
+        """``target`` if its deployment succeeded, else :class:`BadRequest` saying why not."""
         if target.deployment_error is not None:
             raise BadRequest(
                 f"The network's deployment failed, so it cannot run: {target.deployment_error}"
@@ -172,3 +229,22 @@ class DirectInference:
                 "try again once its deployment task succeeded."
             )
         return target
+
+
+def _shape(shape: Sequence[int | None], *, all_vary: bool = False) -> list[int]:
+    """A batched shape as metadata tells it: the batch and unknown sides are ``-1``."""
+    return [-1] + [-1 if side is None or all_vary else int(side) for side in shape[1:]]
+
+
+def _inputs(target: InferenceTarget) -> list[TensorInfo]:
+    entries = target.network.preprocessing.inputs
+    fed = [
+        TensorInfo(e.tensor_name, _shape((None, *fed_shape(e.image))), "float32") for e in entries
+    ]
+    images = {entry.tensor_name for entry in entries}
+    others = [
+        TensorInfo(spec.name, _shape(spec.shape or (None,)), spec.dtype)
+        for spec in target.inputs or ()
+        if spec.name not in images
+    ]
+    return fed + others
