@@ -53,6 +53,7 @@ class NetworkService:
         events: TaskEvents,
         store: TaskStore,
         live: LiveTasks | None = None,
+        catalog: NetworkCatalog | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -62,7 +63,7 @@ class NetworkService:
         self._events = events
         self._store = store
         self._live = live
-        self._catalog = NetworkCatalog(db)
+        self._catalog = catalog or NetworkCatalog(db)
 
     def create(
         self,
