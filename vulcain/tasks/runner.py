@@ -213,7 +213,8 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                written = _write(session, task_id, {"inputs": inputs, **kept.data})
+                data = {"inputs": inputs, "outputs": result.final_outputs, **kept.data}
+                written = _write(session, task_id, data)
                 if written:
                     session.execute(
                         update(NetworkRow)
