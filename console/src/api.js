@@ -78,7 +78,8 @@ export function upload(path, form, onProgress) {
       if (request.status >= 200 && request.status < 300) resolve(body);
       else reject(new ApiError(request.status, body));
     };
-    request.onerror = () => reject(new ApiError(0, { error: 'The upload was cut off: the server cannot be reached' }));
+    request.onerror = () =>
+      reject(new ApiError(0, { error: 'The upload was cut off: the server cannot be reached' }));
     request.send(form);
   });
 }

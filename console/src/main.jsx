@@ -53,12 +53,18 @@ function App() {
   const current = route(hash);
   useEffect(() => {
     document.title = account ? `${TITLES[current.page]} · Vulcain` : 'Sign in · Vulcain';
-    // Move focus to the new page's heading, so keyboard and screen reader users land on it.
-    const heading = document.querySelector('main h1');
+    // Move focus to the new page's heading, so keyboard and screen reader users land on it
+    // (the sign-in page focuses its key field itself).
+    const heading = account && document.querySelector('main h1');
     if (heading) heading.focus();
   }, [hash, account]);
 
-  if (checking) return <main class="container" aria-busy="true">Checking your API key…</main>;
+  if (checking)
+    return (
+      <main class="container" aria-busy="true">
+        Checking your API key…
+      </main>
+    );
   if (!account) {
     return (
       <SignInPage
@@ -79,10 +85,28 @@ function App() {
       <header class="container">
         <nav aria-label="Console">
           <ul>
-            <li><strong><a href="#/" class="brand">Vulcain</a></strong></li>
-            <li><a href="#/" aria-current={current.page === 'networks' ? 'page' : undefined}>Networks</a></li>
-            <li><a href="#/networks/new" aria-current={current.page === 'new' ? 'page' : undefined}>New network</a></li>
-            <li><a href="#/tasks" aria-current={current.page === 'tasks' ? 'page' : undefined}>Tasks</a></li>
+            <li>
+              <strong>
+                <a href="#/" class="brand">
+                  Vulcain
+                </a>
+              </strong>
+            </li>
+            <li>
+              <a href="#/" aria-current={current.page === 'networks' ? 'page' : undefined}>
+                Networks
+              </a>
+            </li>
+            <li>
+              <a href="#/networks/new" aria-current={current.page === 'new' ? 'page' : undefined}>
+                New network
+              </a>
+            </li>
+            <li>
+              <a href="#/tasks" aria-current={current.page === 'tasks' ? 'page' : undefined}>
+                Tasks
+              </a>
+            </li>
           </ul>
           <ul>
             <li class="account" data-testid="account">
@@ -90,7 +114,11 @@ function App() {
               {account.is_admin ? ' (admin)' : ''}
               <small> · app id {account.app_id}</small>
             </li>
-            <li><button type="button" class="secondary outline" onClick={signOut}>Sign out</button></li>
+            <li>
+              <button type="button" class="secondary outline" onClick={signOut}>
+                Sign out
+              </button>
+            </li>
           </ul>
         </nav>
       </header>
@@ -104,8 +132,8 @@ function App() {
       </main>
       <footer class="container">
         <small>
-          The console is a client of the <a href="v0.7/docs">Vulcain API</a>; your API key stays in
-          this browser tab until you sign out or close it.
+          The console is a client of the <a href="v0.7/docs">Vulcain API</a>; your API key stays in this
+          browser tab until you sign out or close it.
         </small>
       </footer>
     </>

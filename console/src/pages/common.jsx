@@ -3,7 +3,12 @@
 import { STATUS_WORDS } from '../format.js';
 
 export function Status({ status }) {
-  if (!status) return <span class="status unknown" title="The task is another account's">—</span>;
+  if (!status)
+    return (
+      <span class="status unknown" title="The task is another account's">
+        —
+      </span>
+    );
   return (
     <span class={`status ${status}`} aria-busy={status === 'pending' ? 'true' : undefined}>
       {STATUS_WORDS[status] || status}

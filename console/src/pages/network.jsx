@@ -38,7 +38,11 @@ function Deployment({ taskId, onTask }) {
     return (
       <section aria-labelledby="deployment" class="deployment">
         <h2 id="deployment">Deployment</h2>
-        <p>{hidden ? 'The deployment task belongs to the network’s owner; only they can see it.' : error.message}</p>
+        <p>
+          {hidden
+            ? 'The deployment task belongs to the network’s owner; only they can see it.'
+            : error.message}
+        </p>
       </section>
     );
   }
@@ -54,7 +58,11 @@ function Deployment({ taskId, onTask }) {
       {task && task.status === 'success' && (
         <p>
           <Status status="success" /> Deployed in {duration(task.create_date, task.update_date)}
-          {task.data && task.data.runtime && <>, served by <code>{task.data.runtime}</code></>}
+          {task.data && task.data.runtime && (
+            <>
+              , served by <code>{task.data.runtime}</code>
+            </>
+          )}
           {task.data && task.data.acceleration && task.data.acceleration.reason && (
             <> ({task.data.acceleration.reason})</>
           )}
@@ -135,12 +143,28 @@ function EditForm({ network, path, onSaved }) {
       </label>
       <label for="edit-description">
         Description
-        <textarea id="edit-description" rows={2} value={description} onInput={(event) => setDescription(event.currentTarget.value)} />
+        <textarea
+          id="edit-description"
+          rows={2}
+          value={description}
+          onInput={(event) => setDescription(event.currentTarget.value)}
+        />
         <FieldError id="edit-description-error" message={errors.description} />
       </label>
-      <JsonText id="edit-metadata" label="Metadata (JSON object)" value={metadata} onInput={setMetadata} error={errors.metadata} />
+      <JsonText
+        id="edit-metadata"
+        label="Metadata (JSON object)"
+        value={metadata}
+        onInput={setMetadata}
+        error={errors.metadata}
+      />
       <button type="submit">Save</button>
-      {saved && <span role="status" class="saved"> Saved.</span>}
+      {saved && (
+        <span role="status" class="saved">
+          {' '}
+          Saved.
+        </span>
+      )}
     </form>
   );
 }
@@ -208,13 +232,22 @@ export function NetworkPage({ netRef }) {
         <h1 tabIndex={-1}>{network.name}</h1>
         <p>
           {network.framework} · {netRef.id ? `id ${network.id}` : `public network ${network.id}`}
-          {network.public_id && netRef.id && <> · published as <code>{network.public_id}</code></>}
+          {network.public_id && netRef.id && (
+            <>
+              {' '}
+              · published as <code>{network.public_id}</code>
+            </>
+          )}
         </p>
       </hgroup>
       {network.description && <p>{network.description}</p>}
       <Deployment taskId={network.task_id} onTask={setDeployment} />
       {canTry && (
-        <TryImage network={network} path={path} outputs={(deployment && deployment.data && deployment.data.outputs) || []} />
+        <TryImage
+          network={network}
+          path={path}
+          outputs={(deployment && deployment.data && deployment.data.outputs) || []}
+        />
       )}
       <details>
         <summary>Details</summary>
@@ -224,9 +257,13 @@ export function NetworkPage({ netRef }) {
           <dt>Updated</dt>
           <dd>{localTime(network.update_date)}</dd>
           <dt>Metadata</dt>
-          <dd><pre>{JSON.stringify(network.metadata, null, 2)}</pre></dd>
+          <dd>
+            <pre>{JSON.stringify(network.metadata, null, 2)}</pre>
+          </dd>
           <dt>Preprocessing</dt>
-          <dd><pre>{JSON.stringify(network.preprocessing, null, 2)}</pre></dd>
+          <dd>
+            <pre>{JSON.stringify(network.preprocessing, null, 2)}</pre>
+          </dd>
         </dl>
       </details>
       <EditForm network={network} path={path} onSaved={setNetwork} />

@@ -44,7 +44,7 @@ function NetworkTable({ title, path, linkOf, id }) {
       {page && page.count === 0 && <p>None yet.</p>}
       {page && page.count > 0 && (
         <div class="overflow-auto">
-          <table class="striped">
+          <table class="striped stack">
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -56,20 +56,26 @@ function NetworkTable({ title, path, linkOf, id }) {
             <tbody>
               {page.results.map((network) => (
                 <tr key={network.id}>
-                  <td>
+                  <td data-label="Name">
                     <a href={linkOf(network)}>{network.name}</a>
                     {network.public_id && <small class="muted"> · public: {network.public_id}</small>}
                   </td>
-                  <td>{network.framework}</td>
-                  <td><Status status={status[network.task_id]} /></td>
-                  <td title={localTime(network.create_date)}>{age(network.create_date)}</td>
+                  <td data-label="Framework">{network.framework}</td>
+                  <td data-label="Deployment">
+                    <Status status={status[network.task_id]} />
+                  </td>
+                  <td data-label="Created" title={localTime(network.create_date)}>
+                    {age(network.create_date)}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {page && <Pager label={`${title} pages`} offset={offset} limit={PAGE} count={page.count} onMove={setOffset} />}
+      {page && (
+        <Pager label={`${title} pages`} offset={offset} limit={PAGE} count={page.count} onMove={setOffset} />
+      )}
     </section>
   );
 }
@@ -77,11 +83,18 @@ function NetworkTable({ title, path, linkOf, id }) {
 export function NetworksPage() {
   return (
     <>
-      <hgroup class="title-row">
+      <div class="title-row">
         <h1 tabIndex={-1}>Networks</h1>
-        <a href="#/networks/new" role="button">New network</a>
-      </hgroup>
-      <NetworkTable id="own-networks" title="Your networks" path="/networks" linkOf={(n) => `#/networks/${n.id}`} />
+        <a href="#/networks/new" role="button">
+          New network
+        </a>
+      </div>
+      <NetworkTable
+        id="own-networks"
+        title="Your networks"
+        path="/networks"
+        linkOf={(n) => `#/networks/${n.id}`}
+      />
       <NetworkTable
         id="public-networks"
         title="Public networks"

@@ -55,7 +55,9 @@ function Select({ id, label, value, choices, onChange, error }) {
         aria-describedby={error ? `${id}-error` : undefined}
       >
         {choices.map((choice) => (
-          <option key={choice} value={choice}>{choice}</option>
+          <option key={choice} value={choice}>
+            {choice}
+          </option>
         ))}
       </select>
       <FieldError id={`${id}-error`} message={error} />
@@ -117,7 +119,7 @@ function InputFields({ index, entry, fields, meanFiles, errors, onChange, onRemo
           value={entry.image.pixel_scaling}
           onInput={setImage('pixel_scaling')}
           error={errors[`${key}.image.pixel_scaling`]}
-          hint="Pixels become value × scaling / 255"
+          hint="Pixels are scaled to [0, pixel scaling]"
         />
       </div>
       <div class="grid">
@@ -150,7 +152,7 @@ function InputFields({ index, entry, fields, meanFiles, errors, onChange, onRemo
   );
 }
 
-function FileDrop({ files, setFiles, errors }) {
+function FileDrop({ files, setFiles, errors, framework }) {
   const [over, setOver] = useState(false);
   const add = (list) => {
     const byName = new Map(files.map((file) => [file.name, file]));
@@ -161,6 +163,12 @@ function FileDrop({ files, setFiles, errors }) {
   return (
     <fieldset>
       <legend>Files</legend>
+      <p id="files-help">
+        <small>
+          {framework} needs {FILES_OF[framework] || 'the files the README lists'}; mean files (.npy,
+          .binaryproto) are optional.
+        </small>
+      </p>
       <div
         class={`dropzone${over ? ' over' : ''}`}
         data-testid="dropzone"
@@ -184,7 +192,7 @@ function FileDrop({ files, setFiles, errors }) {
             add(event.currentTarget.files);
             event.currentTarget.value = '';
           }}
-          aria-describedby={fileErrors.length ? 'files-error' : undefined}
+          aria-describedby={fileErrors.length ? 'files-help files-error' : 'files-help'}
         />
       </div>
       {files.length > 0 && (
@@ -192,7 +200,9 @@ function FileDrop({ files, setFiles, errors }) {
           {files.map((file) => (
             <li key={file.name}>
               <code>{file.name}</code> <small>({(file.size / 1024).toFixed(1)} KiB)</small>
-              {errors[`files.${file.name}`] && <small class="field-error"> {errors[`files.${file.name}`]}</small>}
+              {errors[`files.${file.name}`] && (
+                <small class="field-error"> {errors[`files.${file.name}`]}</small>
+              )}
               <button
                 type="button"
                 class="secondary outline small"
@@ -263,7 +273,9 @@ export function NewNetworkPage() {
       });
       setMode('form');
     } catch (failure) {
-      setJsonProblem(`This JSON cannot be shown as the form (${failure.message}); fix it or keep editing it here.`);
+      setJsonProblem(
+        `This JSON cannot be shown as the form (${failure.message}); fix it or keep editing it here.`,
+      );
     }
   };
 
@@ -302,7 +314,12 @@ export function NewNetworkPage() {
         <TextField id="name" label="Name" value={name} onInput={setName} error={errors.name} required />
         <label for="description">
           Description
-          <textarea id="description" rows={2} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          <textarea
+            id="description"
+            rows={2}
+            value={description}
+            onInput={(e) => setDescription(e.currentTarget.value)}
+          />
           <FieldError id="description-error" message={errors.description} />
         </label>
         <label for="metadata">
@@ -326,8 +343,7 @@ export function NewNetworkPage() {
           onChange={setFramework}
           error={errors.framework}
         />
-        <small>Files {framework} needs: {FILES_OF[framework] || 'see the README'}; mean files (.npy, .binaryproto) are optional.</small>
-        <FileDrop files={files} setFiles={setFiles} errors={errors} />
+        <FileDrop files={files} setFiles={setFiles} errors={errors} framework={framework} />
 
         <fieldset>
           <legend>Preprocessing</legend>
@@ -341,7 +357,11 @@ export function NewNetworkPage() {
               JSON
             </label>
           </div>
-          {jsonProblem && <p class="error" role="alert">{jsonProblem}</p>}
+          {jsonProblem && (
+            <p class="error" role="alert">
+              {jsonProblem}
+            </p>
+          )}
           {mode === 'form' ? (
             <>
               {form.inputs.map((entry, index) => (
@@ -353,7 +373,10 @@ export function NewNetworkPage() {
                   meanFiles={meanFiles}
                   errors={errors}
                   onChange={(changed) =>
-                    setForm({ ...form, inputs: form.inputs.map((other, i) => (i === index ? changed : other)) })
+                    setForm({
+                      ...form,
+                      inputs: form.inputs.map((other, i) => (i === index ? changed : other)),
+                    })
                   }
                   onRemove={
                     form.inputs.length > 1

@@ -32,6 +32,7 @@ export function SignInPage({ onSignedIn }) {
           name="api_key"
           type="password"
           autoComplete="off"
+          autoFocus
           required
           value={key}
           onInput={(event) => setKey(event.currentTarget.value)}
@@ -42,7 +43,11 @@ export function SignInPage({ onSignedIn }) {
           The key <code>vulcain serve</code> printed at its first start, or one made by{' '}
           <code>vulcain accounts create</code>. It is kept in this browser tab only.
         </small>
-        {error && <p id="key-error" class="error" role="alert">{error}</p>}
+        {error && (
+          <p id="key-error" class="error" role="alert">
+            {error}
+          </p>
+        )}
         <button type="submit" aria-busy={busy ? 'true' : undefined} disabled={busy || !key.trim()}>
           Sign in
         </button>

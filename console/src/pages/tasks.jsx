@@ -21,7 +21,8 @@ export function TasksPage() {
       const head = await api('GET', '/tasks', { query: { limit: 1 } });
       const end = Math.max(0, head.count - skip);
       const offset = Math.max(0, end - PAGE);
-      const page = end > 0 ? await api('GET', '/tasks', { query: { offset, limit: end - offset } }) : { results: [] };
+      const page =
+        end > 0 ? await api('GET', '/tasks', { query: { offset, limit: end - offset } }) : { results: [] };
       if (!live) return;
       setCount(head.count);
       setTasks(page.results.reverse());
@@ -34,19 +35,19 @@ export function TasksPage() {
 
   return (
     <>
-      <hgroup class="title-row">
+      <div class="title-row">
         <h1 tabIndex={-1}>Tasks</h1>
         <button type="button" class="secondary outline" onClick={() => setRefreshed(refreshed + 1)}>
           Refresh
         </button>
-      </hgroup>
+      </div>
       <p>Your deployments and inferences, newest first.</p>
       <ErrorBox error={error} />
       {!tasks && !error && <p aria-busy="true">Loading…</p>}
       {tasks && tasks.length === 0 && <p>No task yet.</p>}
       {tasks && tasks.length > 0 && (
         <div class="overflow-auto">
-          <table class="striped" data-testid="tasks">
+          <table class="striped stack" data-testid="tasks">
             <thead>
               <tr>
                 <th scope="col">Id</th>
@@ -60,12 +61,20 @@ export function TasksPage() {
             <tbody>
               {tasks.map((task) => (
                 <tr key={task.id}>
-                  <td>{task.id}</td>
-                  <td>{task.name}</td>
-                  <td><Status status={task.status} /></td>
-                  <td title={localTime(task.create_date)}>{age(task.create_date)}</td>
-                  <td>{task.status === 'pending' ? '' : duration(task.create_date, task.update_date)}</td>
-                  <td class="task-error">{task.error}</td>
+                  <td data-label="Id">{task.id}</td>
+                  <td data-label="Name">{task.name}</td>
+                  <td data-label="Status">
+                    <Status status={task.status} />
+                  </td>
+                  <td data-label="Started" title={localTime(task.create_date)}>
+                    {age(task.create_date)}
+                  </td>
+                  <td data-label="Took">
+                    {task.status === 'pending' ? '' : duration(task.create_date, task.update_date)}
+                  </td>
+                  <td data-label="Error" class="task-error">
+                    {task.error}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -74,13 +83,23 @@ export function TasksPage() {
       )}
       {count > PAGE && (
         <nav class="pager" aria-label="Task pages">
-          <button type="button" class="secondary outline" disabled={skip === 0} onClick={() => setSkip(Math.max(0, skip - PAGE))}>
+          <button
+            type="button"
+            class="secondary outline"
+            disabled={skip === 0}
+            onClick={() => setSkip(Math.max(0, skip - PAGE))}
+          >
             Newer
           </button>
           <span aria-live="polite">
             {skip + 1}–{Math.min(skip + PAGE, count)} of {count}
           </span>
-          <button type="button" class="secondary outline" disabled={skip + PAGE >= count} onClick={() => setSkip(skip + PAGE)}>
+          <button
+            type="button"
+            class="secondary outline"
+            disabled={skip + PAGE >= count}
+            onClick={() => setSkip(skip + PAGE)}
+          >
             Older
           </button>
         </nav>

@@ -29,7 +29,11 @@ export function TopK({ data, k, labels, caption }) {
             <td class="index">{entry.index}</td>
             {labels && <td>{labels[entry.index] ?? ''}</td>}
             <td class="value">
-              <span class="bar" style={{ width: `${(100 * Math.abs(entry.value)) / largest}%` }} aria-hidden="true" />
+              <span
+                class="bar"
+                style={{ width: `${(100 * Math.abs(entry.value)) / largest}%` }}
+                aria-hidden="true"
+              />
               <span class="number">{entry.value.toPrecision(6)}</span>
             </td>
           </tr>
@@ -61,7 +65,11 @@ function Heatmap({ tensor, id }) {
         <div class="grid">
           <label for={`${id}-axis`}>
             Channel axis
-            <select id={`${id}-axis`} value={channelsLast ? 'last' : 'first'} onChange={(e) => setChannelsLast(e.currentTarget.value === 'last')}>
+            <select
+              id={`${id}-axis`}
+              value={channelsLast ? 'last' : 'first'}
+              onChange={(e) => setChannelsLast(e.currentTarget.value === 'last')}
+            >
               <option value="first">first (C×H×W)</option>
               <option value="last">last (H×W×C)</option>
             </select>
@@ -71,13 +79,19 @@ function Heatmap({ tensor, id }) {
             <select id={`${id}-channel`} value={channel} onChange={(e) => setChannel(e.currentTarget.value)}>
               <option value="max">largest over the {layout.channels} channels</option>
               {Array.from({ length: layout.channels }, (_, c) => (
-                <option key={c} value={String(c)}>{c}</option>
+                <option key={c} value={String(c)}>
+                  {c}
+                </option>
               ))}
             </select>
           </label>
         </div>
       )}
-      <canvas ref={canvas} role="img" aria-label={`Heat-map of ${tensor.name}, ${layout.height}×${layout.width}`} />
+      <canvas
+        ref={canvas}
+        role="img"
+        aria-label={`Heat-map of ${tensor.name}, ${layout.height}×${layout.width}`}
+      />
       {range && (
         <figcaption>
           <span class="scale" style={{ background: VIRIDIS_GRADIENT }} aria-hidden="true" />
@@ -97,19 +111,39 @@ export function TensorResult({ tensor, k, taskId, labels }) {
   return (
     <article class="tensor" data-testid="tensor" data-name={tensor.name}>
       <header>
-        <strong><code>{tensor.name}</code></strong> · shape [{tensor.shape.join(', ')}] · {tensor.data.length} values
+        <strong>
+          <code>{tensor.name}</code>
+        </strong>{' '}
+        · shape [{tensor.shape.join(', ')}] · {tensor.data.length} values
       </header>
-      {view === 'vector' && <TopK data={tensor.data} k={k} labels={labels} caption={`Top ${Math.min(k, tensor.data.length)} of ${tensor.name}`} />}
+      {view === 'vector' && (
+        <TopK
+          data={tensor.data}
+          k={k}
+          labels={labels}
+          caption={`Top ${Math.min(k, tensor.data.length)} of ${tensor.name}`}
+        />
+      )}
       {view === 'map' && <Heatmap tensor={tensor} id={id} />}
-      {view === 'raw' && <p>This tensor has more than three axes past the batch; download it to look at it.</p>}
+      {view === 'raw' && (
+        <p>This tensor has more than three axes past the batch; download it to look at it.</p>
+      )}
       <footer class="downloads">
-        <button type="button" class="secondary outline" onClick={() => download(`${base}.npy`, npyBytes(tensor.shape, tensor.data), 'application/octet-stream')}>
+        <button
+          type="button"
+          class="secondary outline"
+          onClick={() =>
+            download(`${base}.npy`, npyBytes(tensor.shape, tensor.data), 'application/octet-stream')
+          }
+        >
           Download .npy
         </button>
         <button
           type="button"
           class="secondary outline"
-          onClick={() => download(`${base}.json`, new TextEncoder().encode(JSON.stringify(tensor)), 'application/json')}
+          onClick={() =>
+            download(`${base}.json`, new TextEncoder().encode(JSON.stringify(tensor)), 'application/json')
+          }
         >
           Download JSON
         </button>

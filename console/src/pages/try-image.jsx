@@ -17,7 +17,10 @@ function ImageWithBox({ src, box, onBox }) {
   const start = useRef(null);
   const at = (event) => {
     const rect = frame.current.getBoundingClientRect();
-    return { x: clamp((event.clientX - rect.left) / rect.width), y: clamp((event.clientY - rect.top) / rect.height) };
+    return {
+      x: clamp((event.clientX - rect.left) / rect.width),
+      y: clamp((event.clientY - rect.top) / rect.height),
+    };
   };
   const drag = (event) => {
     if (!start.current) return;
@@ -91,7 +94,13 @@ export function TryImage({ network, path, outputs }) {
     return () => URL.revokeObjectURL(objectUrl);
   }, [file]);
 
-  const names = [...chosen, ...others.split(',').map((name) => name.trim()).filter(Boolean)];
+  const names = [
+    ...chosen,
+    ...others
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  ];
   const imageSrc = source === 'file' ? preview : url.trim() || null;
 
   const run = async (event) => {
@@ -107,7 +116,8 @@ export function TryImage({ network, path, outputs }) {
       if (source === 'file') {
         const form = new FormData();
         if (file) form.append('inputs[0]image.source', file, file.name);
-        if (region) for (const corner of CORNERS) form.append(`inputs[0]image.bbox.${corner}`, String(region[corner]));
+        if (region)
+          for (const corner of CORNERS) form.append(`inputs[0]image.bbox.${corner}`, String(region[corner]));
         for (const name of names) form.append('output_tensors', name);
         answer = await api('POST', `${path}/inference`, { form, query: { wait: 30 } });
       } else {
@@ -138,113 +148,149 @@ export function TryImage({ network, path, outputs }) {
   return (
     <section aria-labelledby="try-heading" class="try">
       <h2 id="try-heading">Try an image</h2>
-      <form onSubmit={run}>
-        <div role="radiogroup" aria-label="Image source" class="mode">
-          <label>
-            <input type="radio" name="source" checked={source === 'file'} onChange={() => setSource('file')} />
-            Upload a file
-          </label>
-          <label>
-            <input type="radio" name="source" checked={source === 'url'} onChange={() => setSource('url')} />
-            Image URL
-          </label>
-        </div>
-        {source === 'file' ? (
-          <label for="image-file">
-            Image file
-            <input
-              id="image-file"
-              type="file"
-              accept="image/*"
-              onChange={(event) => setFile(event.currentTarget.files[0] || null)}
-              aria-describedby={sourceError ? 'image-error' : undefined}
-            />
-          </label>
-        ) : (
-          <label for="image-url">
-            Image URL
-            <input
-              id="image-url"
-              type="url"
-              placeholder="https://example.com/cat.jpg"
-              value={url}
-              onInput={(event) => setUrl(event.currentTarget.value)}
-              aria-describedby={sourceError ? 'image-error' : undefined}
-            />
-          </label>
-        )}
-        <FieldError id="image-error" message={sourceError} />
+      <form onSubmit={run} class="try-layout">
+        <div>
+          <div role="radiogroup" aria-label="Image source" class="mode">
+            <label>
+              <input
+                type="radio"
+                name="source"
+                checked={source === 'file'}
+                onChange={() => setSource('file')}
+              />
+              Upload a file
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="source"
+                checked={source === 'url'}
+                onChange={() => setSource('url')}
+              />
+              Image URL
+            </label>
+          </div>
+          {source === 'file' ? (
+            <label for="image-file">
+              Image file
+              <input
+                id="image-file"
+                type="file"
+                accept="image/*"
+                onChange={(event) => setFile(event.currentTarget.files[0] || null)}
+                aria-describedby={sourceError ? 'image-error' : undefined}
+              />
+            </label>
+          ) : (
+            <label for="image-url">
+              Image URL
+              <input
+                id="image-url"
+                type="url"
+                placeholder="https://example.com/cat.jpg"
+                value={url}
+                onInput={(event) => setUrl(event.currentTarget.value)}
+                aria-describedby={sourceError ? 'image-error' : undefined}
+              />
+            </label>
+          )}
+          <FieldError id="image-error" message={sourceError} />
 
-        <label for="use-box">
-          <input id="use-box" type="checkbox" role="switch" checked={useBox} onChange={(event) => setUseBox(event.currentTarget.checked)} />
-          Only a region of the image (drag on the image, or type its corners as fractions of its size)
-        </label>
-        {useBox && (
-          <fieldset class="grid corners">
-            <legend>Region</legend>
-            {CORNERS.map((corner) => (
-              <label key={corner} for={`box-${corner}`}>
-                {corner}
+          <fieldset>
+            <legend>Output tensors</legend>
+            {outputs.map((name) => (
+              <label key={name} for={`output-${name}`}>
                 <input
-                  id={`box-${corner}`}
-                  type="number"
-                  min="0"
-                  max="1"
-                  step="0.01"
-                  value={round(box[corner])}
-                  onInput={(event) => setBox({ ...box, [corner]: event.currentTarget.value })}
+                  id={`output-${name}`}
+                  type="checkbox"
+                  checked={chosen.includes(name)}
+                  onChange={(event) =>
+                    setChosen(
+                      event.currentTarget.checked
+                        ? [...chosen, name]
+                        : chosen.filter((other) => other !== name),
+                    )
+                  }
                 />
+                <code>{name}</code>
               </label>
             ))}
-          </fieldset>
-        )}
-        <FieldError id="box-error" message={boxError} />
-        {imageSrc && (
-          <ImageWithBox
-            src={imageSrc}
-            box={useBox ? box : null}
-            onBox={(drawn) => {
-              setUseBox(true);
-              setBox(drawn);
-            }}
-          />
-        )}
-
-        <fieldset>
-          <legend>Output tensors</legend>
-          {outputs.map((name) => (
-            <label key={name} for={`output-${name}`}>
+            <label for="other-outputs">
+              {outputs.length
+                ? 'Other layers or tensors (comma-separated)'
+                : 'Tensor names (comma-separated)'}
               <input
-                id={`output-${name}`}
-                type="checkbox"
-                checked={chosen.includes(name)}
-                onChange={(event) =>
-                  setChosen(event.currentTarget.checked ? [...chosen, name] : chosen.filter((other) => other !== name))
-                }
+                id="other-outputs"
+                value={others}
+                onInput={(event) => setOthers(event.currentTarget.value)}
+                placeholder="e.g. conv1, pool1"
+                aria-invalid={errors.output_tensors ? 'true' : undefined}
+                aria-describedby={errors.output_tensors ? 'outputs-error' : undefined}
               />
-              <code>{name}</code>
             </label>
-          ))}
-          <label for="other-outputs">
-            {outputs.length ? 'Other layers or tensors (comma-separated)' : 'Tensor names (comma-separated)'}
+            <FieldError id="outputs-error" message={errors.output_tensors} />
+          </fieldset>
+          <label for="top-k">
+            Top k (for vectors)
             <input
-              id="other-outputs"
-              value={others}
-              onInput={(event) => setOthers(event.currentTarget.value)}
-              placeholder="e.g. conv1, pool1"
-              aria-invalid={errors.output_tensors ? 'true' : undefined}
-              aria-describedby={errors.output_tensors ? 'outputs-error' : undefined}
+              id="top-k"
+              type="number"
+              min="1"
+              max="1000"
+              value={k}
+              onInput={(event) => setK(Number(event.currentTarget.value) || 1)}
             />
           </label>
-          <FieldError id="outputs-error" message={errors.output_tensors} />
-        </fieldset>
-        <label for="top-k">
-          Top k (for vectors)
-          <input id="top-k" type="number" min="1" max="1000" value={k} onInput={(event) => setK(Number(event.currentTarget.value) || 1)} />
-        </label>
-        <button type="submit" disabled={running || names.length === 0} aria-busy={running ? 'true' : undefined}>
-          Run
-        </button>
+          <button
+            type="submit"
+            disabled={running || names.length === 0}
+            aria-busy={running ? 'true' : undefined}
+          >
+            Run
+          </button>
+        </div>
+        <div>
+          <label for="use-box">
+            <input
+              id="use-box"
+              type="checkbox"
+              role="switch"
+              checked={useBox}
+              onChange={(event) => setUseBox(event.currentTarget.checked)}
+            />
+            Only a region of the image (drag on the image, or type its corners as fractions of its size)
+          </label>
+          {imageSrc && (
+            <ImageWithBox
+              src={imageSrc}
+              box={useBox ? box : null}
+              onBox={(drawn) => {
+                setUseBox(true);
+                setBox(drawn);
+              }}
+            />
+          )}
+          {useBox && (
+            <fieldset class="grid corners">
+              <legend>Region</legend>
+              {CORNERS.map((corner) => (
+                <label key={corner} for={`box-${corner}`}>
+                  {corner}
+                  <input
+                    id={`box-${corner}`}
+                    type="number"
+                    min="0"
+                    max="1"
+                    step="0.01"
+                    value={round(box[corner])}
+                    onInput={(event) => setBox({ ...box, [corner]: event.currentTarget.value })}
+                  />
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <FieldError id="box-error" message={boxError} />
+        </div>
       </form>
 
       <ErrorBox error={error} />
@@ -259,8 +305,8 @@ export function TryImage({ network, path, outputs }) {
           <>
             <h3>Result of task {task.id}</h3>
             <p class="timing" data-testid="timing">
-              On the server: {duration(task.create_date, task.update_date)} (from the request to the
-              stored result); round trip from this page: {milliseconds(roundTrip)}.
+              On the server: {duration(task.create_date, task.update_date)} (from the request to the stored
+              result); round trip from this page: {milliseconds(roundTrip)}.
             </p>
             {task.data.tensors.map((tensor, index) => (
               <TensorResult key={`${index}-${tensor.name}`} tensor={tensor} k={k} taskId={task.id} />
