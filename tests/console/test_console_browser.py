@@ -202,14 +202,37 @@ def test_sign_in_create_deploy_and_run_an_image(
     assert page.errors == []
 
 
-def test_a_failed_deployment_shows_its_reason(browser, server, small_cnn, screenshots):
+def drop_files(page, files: dict[str, bytes]) -> None:
+    """Drop ``files`` on the drop zone, as a file manager does."""
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, bytes] of Object.entries(files)) {
+                transfer.items.add(new File([new Uint8Array(bytes)], name));
+            }
+            return transfer;
+        }""",
+        {name: list(content) for name, content in files.items()},
+    )
+    page.get_by_test_id("dropzone").dispatch_event("drop", {"dataTransfer": transfer})
+
+
+def test_a_failed_deployment_shows_its_reason(browser, server, small_cnn, screenshots, tmp_path):
     page = open_page(browser, server)
     sign_in(page, server)
     page.goto(server.url + "/#/networks/new")
     page.get_by_label("Name", exact=True).fill("wrong input")
-    page.get_by_label("Drop the network's files here, or choose them").set_input_files(
-        [str(path) for path in small_cnn.values()]
+    # A mean file large enough for the upload to take a while on a slow link.
+    mean = np.random.default_rng(1).random((3, 160, 160), dtype=np.float32)
+    np.save(tmp_path / "mean.npy", mean)
+    drop_files(
+        page,
+        {
+            "model.onnx": small_cnn["model.onnx"].read_bytes(),
+            "mean.npy": (tmp_path / "mean.npy").read_bytes(),
+        },
     )
+    expect()(page.get_by_role("list", name="Chosen files")).to_contain_text("mean.npy")
     # Pasted JSON instead of the form: it feeds an input the network does not have.
     page.get_by_role("radio", name="JSON").check()
     preprocessing = {
@@ -217,7 +240,20 @@ def test_a_failed_deployment_shows_its_reason(browser, server, small_cnn, screen
         "batched_output": True,
     }
     page.get_by_label("Preprocessing (JSON)").fill(json.dumps(preprocessing))
+    throttle = page.context.new_cdp_session(page)
+    throttle.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 100_000},
+    )
     page.get_by_role("button", name="Create and deploy").click()
+    progress = page.get_by_role("progressbar")
+    expect()(page.locator(".upload label")).to_contain_text("Uploading")
+    page.screenshot(path=screenshots / "03-new-network-uploading-1280.png", full_page=True)
+    assert 0 < float(progress.get_attribute("value")) < float(progress.get_attribute("max"))
+    throttle.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     failure = page.get_by_test_id("deployment-error")
     expect()(failure).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
     network_id = int(page.url.rsplit("/", 1)[1])
