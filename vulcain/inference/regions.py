@@ -98,7 +98,8 @@ def trim_uniform_background(image: np.ndarray) -> np.ndarray:
     background is returned whole."""
     height, width = image.shape[:2]
     corner = tuple(float(value) for value in np.atleast_1d(image[0, 0])) + (0.0,) * 3
-    difference = cv2.absdiff(image, corner[:4])
+    # A 4-tuple is a cv::Scalar to OpenCV (one value per channel), which its stubs omit.
+    difference = cv2.absdiff(image, corner[:4])  # type: ignore[call-overload]  # see above
     foreground = cv2.threshold(difference, BACKGROUND_TOLERANCE, 1, cv2.THRESH_BINARY)[1]
     flat = foreground.reshape(height, -1)
     rows = np.flatnonzero(cv2.reduce(flat, 1, cv2.REDUCE_MAX))

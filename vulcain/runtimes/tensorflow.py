@@ -152,14 +152,16 @@ class TensorFlowRuntime(Runtime):
     def forward(
         self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str]
     ) -> dict[str, np.ndarray]:
-        feed_tensors = {name: self._tensor(name) for name in feeds}
-        unknown_inputs = [name for name, tensor in feed_tensors.items() if tensor is None]
+        found_feeds = {name: self._tensor(name) for name in feeds}
+        unknown_inputs = [name for name, tensor in found_feeds.items() if tensor is None]
         if unknown_inputs:
             raise UnknownTensorError.for_names(unknown_inputs, self._known(), kind="input")
-        fetches = {name: self._tensor(name) for name in outputs}
-        unknown = [name for name, tensor in fetches.items() if tensor is None]
+        found_fetches = {name: self._tensor(name) for name in outputs}
+        unknown = [name for name, tensor in found_fetches.items() if tensor is None]
         if unknown:
             raise UnknownTensorError.for_names(unknown, self._known())
+        feed_tensors = {name: t for name, t in found_feeds.items() if t is not None}
+        fetches = {name: t for name, t in found_fetches.items() if t is not None}
         not_feedable = [n for n, t in feed_tensors.items() if not self._graph.is_feedable(t)]
         if not_feedable:
             raise ModelError(f"TensorFlow does not allow feeding {not_feedable}.")

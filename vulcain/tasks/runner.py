@@ -222,7 +222,7 @@ class TaskRunner:
                     kept.add_file(session, network.id)
         finally:
             if not written:
-                kept.drop(self._db, self._storage)
+                kept.drop(self._db)
         if written and self._metrics is not None:
             self._metrics.tasks.labels(TaskKind.DEPLOY, TaskStatus.SUCCESS).inc()
         self._events.notify(task_id)
