@@ -58,7 +58,7 @@ def sample_image(height: int = 37, width: int = 53, seed: int = 3) -> np.ndarray
 
 
 def reference(image: np.ndarray, image_spec: dict, mean: np.ndarray | None) -> np.ndarray:
-    """DESIGN section 2, steps 3 to 7, written independently of vulcain."""
+    """docs/preprocessing.md, steps 3 to 7, written independently of vulcain."""
     target = image_spec["target_size"]
     width, height = (int(v) for v in target.split("x")) if "x" in target else (int(target),) * 2
     if image_spec["color_channels"] == "L":

@@ -1,4 +1,4 @@
-"""Image sources (step 1 of DESIGN.md section 2): from what a request sends to pixels.
+"""Image sources (step 1 of docs/preprocessing.md): from what a request sends to pixels.
 
 A source is the bytes of a file part, a ``data:image/*;base64,`` or
 ``data:image/*;binary,`` string, or an ``http(s)://`` URL fetched under a
