@@ -17,7 +17,13 @@ from vulcain.json_values import MAX_JSON_DEPTH
 
 
 class Settings(BaseSettings):
-    """Every setting of Vulcain (DESIGN.md section 5). Field ``x`` is ``VULCAIN_X``."""
+    """Every setting of Vulcain. Field ``x`` is ``VULCAIN_X``.
+
+    The one place a default is written: the parts configured from settings
+    (:class:`~vulcain.inference.settings.EngineSettings`,
+    :class:`~vulcain.inference.sources.FetchPolicy`, the storage, the queues) take their
+    values from here, and the README's settings table lists these fields with these
+    defaults (``tests/test_settings_table.py`` checks it)."""
 
     model_config = SettingsConfigDict(
         env_prefix="VULCAIN_",
@@ -102,6 +108,9 @@ class Settings(BaseSettings):
     """Largest image: downloaded from a URL, or sent in a request as a file part or bytes."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
     """Time limit to download an image from a URL."""
+    max_image_pixels: int = Field(default=100_000_000, gt=0)
+    """Most pixels (width times height) an image may have; checked in its header, before
+    it is decoded."""
     broker_url: str = ""
     """Celery broker (``amqp://user:pass@host:5672/vhost`` or ``redis://host:6379/0``) that
     carries tasks to ``vulcain worker`` processes; empty runs tasks on in-process threads."""

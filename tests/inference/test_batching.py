@@ -13,11 +13,11 @@ import pytest
 
 from tests import builders
 from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
+from tests.settings import engine_settings
 from vulcain.errors import ImageError
 from vulcain.inference.batching import Batcher, BatchItem
 from vulcain.inference.engine import Engine
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.inference.settings import EngineSettings
 
 SMALL_CNNS: dict[str, tuple[Callable[..., dict[str, Path]], str, str]] = {
     "onnx": (builders.onnx_small_cnn, "onnx", "NCHW"),
@@ -39,7 +39,7 @@ def small_cnn(tmp_path: Path, kind: str, batched_output: bool = True) -> tuple[N
 
 
 def engine(tmp_path: Path, blobs: dict, **settings: object) -> Engine:
-    return Engine(EngineSettings(tmp_path / "engine", **settings), blobs.__getitem__)
+    return Engine(engine_settings(tmp_path, **settings), blobs.__getitem__)
 
 
 @pytest.mark.parametrize("kind", sorted(SMALL_CNNS))

@@ -109,7 +109,7 @@ def _check_polygon(polygon: Sequence[Mapping[str, float]]) -> list[dict[str, flo
 
 def inference_body(inputs: Sequence[ImageInput], output_tensors: Sequence[str]) -> dict[str, Any]:
     """Keyword arguments of the request: ``json=`` when every source is a string, else a
-    multipart body with flattened keys (DESIGN section 1) and one file part per upload."""
+    multipart body with flattened keys (docs/api.md) and one file part per upload."""
     if isinstance(output_tensors, str):
         output_tensors = [output_tensors]
     for item in inputs:

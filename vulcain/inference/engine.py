@@ -98,7 +98,7 @@ class Engine:
         cv2.setNumThreads(core_count())
         self.settings = settings
         self._metrics = metrics
-        self._policy = settings.fetch_policy()
+        self._policy = settings.fetch
         self._models = ModelCache(
             settings.work_dir / "models",
             blob_path,

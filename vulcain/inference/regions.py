@@ -1,4 +1,4 @@
-"""Step 2 of DESIGN.md section 2: the part of an image a request asks for.
+"""Step 2 of docs/preprocessing.md: the part of an image a request asks for.
 
 ``crop_uniform_background`` trims borders first, then ``bbox`` crops, then ``polygon``
 crops to its bounding box and paints what lies outside it white. Relative coordinates
