@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 import vulcain
 from vulcain.api.docs import install_docs
 from vulcain.api.errors import install_error_handlers
-from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
+from vulcain.api.middleware import RequestBodyMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.observe import RequestObserver
 from vulcain.api.routes import accounts, health, inference, networks, tasks
@@ -74,7 +74,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.router.routes.append(metrics_route(services.metrics))
     install_docs(app, API_PREFIX, _BODY_MODELS)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        read_timeout=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(RequestObserver, metrics=services.metrics, access_log=settings.access_log)
     return app
