@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     """Threads of the in-process task queue (deployments and inferences)."""
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
     """Largest request body accepted; larger bodies answer 413."""
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Longest a request body may pause (no byte arriving) before the request answers 408."""
     max_description_chars: int = Field(default=4096, ge=0)
     """Longest ``description`` of a network, in characters; longer answers 400."""
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)

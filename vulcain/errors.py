@@ -48,6 +48,12 @@ class UnsupportedMediaType(VulcainError):
     status_code = 415
 
 
+class RequestTimeout(VulcainError):
+    """The client stopped sending its request body."""
+
+    status_code = 408
+
+
 class ModelError(BadRequest):
     """A network's files cannot be loaded or run (syntax error, corrupt weights, ...)."""
 
