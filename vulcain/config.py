@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     reference runtime."""
     fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Largest image: downloaded from a URL, or sent in a request as a file part or bytes."""
+    max_polygon_points: int = Field(default=1000, ge=3)
+    """Most points of an inference input's ``polygon``; more answer 400 (filling a polygon
+    costs more than linearly in its points)."""
+    image_cpu_seconds: float = Field(default=10.0, gt=0)
+    """CPU time the decoding and region (bbox, polygon, ...) of one inference image may
+    take; past it the inference fails with an error instead of holding a preparation
+    thread, which every network shares."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
     """Time limit to download an image from a URL."""
     broker_url: str = ""

@@ -25,6 +25,11 @@ class EngineSettings:
     """Copies loaded of a network whose runtime runs one forward at a time (0: one per
     core), so that forward passes can run side by side."""
     preprocess_threads: int = field(default_factory=core_count)
+    max_polygon_points: int = 1000
+    """Most points of a request's polygon (the API refuses more; tasks stored before are
+    refused here)."""
+    image_cpu_seconds: float = 10.0
+    """CPU time one image's decoding and region may take on its preparation thread."""
     accelerate: str = "auto"
     """``auto``: a Caffe or TensorFlow network is converted to ONNX at deployment and
     served by onnxruntime when it gives the same tensors; ``off``: never (networks already

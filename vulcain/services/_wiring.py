@@ -41,6 +41,8 @@ def engine_settings(settings: Settings) -> EngineSettings:
         model_copies=settings.model_copies,
         accelerate=settings.accelerate,
         preprocess_threads=settings.workers,
+        max_polygon_points=settings.max_polygon_points,
+        image_cpu_seconds=settings.image_cpu_seconds,
     )
 
 

@@ -26,7 +26,7 @@ from vulcain.api.reading import read_body
 from vulcain.api.responses import json_response, task_response
 from vulcain.errors import BadRequest, NotFound
 from vulcain.logs import CURRENT_REQUEST
-from vulcain.schemas import InferenceRequest, Task
+from vulcain.schemas import MAX_POLYGON_POINTS, InferenceRequest, Task
 from vulcain.services import Services
 
 WAIT_INFERENCE = (
@@ -78,7 +78,8 @@ async def infer(request: Request) -> Response:
     params = request.path_params
     ref = params["public_id"] if "public_id" in params else private_ref(params["network_id"])
     wait = wait_parameter(request)
-    async with read_body(request, InferenceRequest) as body:
+    limits = {MAX_POLYGON_POINTS: services.settings.max_polygon_points}
+    async with read_body(request, InferenceRequest, context=limits) as body:
         inference = body.fields
     task_id = await services.networks.infer(account, ref, inference)
     observed = CURRENT_REQUEST.get()
