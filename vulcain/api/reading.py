@@ -20,6 +20,7 @@ from fastapi import Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
+from vulcain.api._multipart import read_multipart
 from vulcain.api.bodies import (
     FilePart,
     PartValue,
@@ -30,6 +31,7 @@ from vulcain.api.bodies import (
 )
 from vulcain.api.validation import validate
 from vulcain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from vulcain.schemas import MAX_POLYGON_POINTS
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -62,7 +64,6 @@ async def read_body(
     *,
     accepts_files: bool = False,
     unknown_hint: str = "",
-    context: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Body[ModelT]]:
     """The body validated as ``model``, and its files.
 
@@ -70,13 +71,16 @@ async def read_body(
     and form-urlencoded, :class:`BadRequest` for a body that cannot be decoded or is
     invalid, and :class:`PayloadTooLarge` for a file part read into memory (an image)
     larger than ``settings.fetch_max_bytes``, the cap of an image fetched from a URL.
-    ``context`` is the model's validation context (limits that are settings).
+    The limits that are settings (a polygon's points) reach the model as its validation
+    context.
     """
-    max_file_bytes = request.app.state.settings.fetch_max_bytes
+    settings = request.app.state.settings
+    max_file_bytes = settings.fetch_max_bytes
+    context = {MAX_POLYGON_POINTS: settings.max_polygon_points}
     kind = media_type(request)
     if kind == MULTIPART:
-        async with request.form(
-            max_files=1000, max_fields=10000, max_part_size=MAX_INLINE_BYTES
+        async with read_multipart(
+            request, max_files=1000, max_fields=10000, max_part_size=MAX_INLINE_BYTES
         ) as form:
             parts: list[tuple[str, PartValue]] = [
                 (name, _part(value)) for name, value in form.multi_items()
