@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     """How often the purge of old inference tasks runs."""
     task_wait_max_seconds: float = Field(default=60, ge=0)
     """Longest a client may wait for a task to finish in one request (long-poll)."""
+    task_waits_per_account: int = Field(default=100, ge=1)
+    """Most requests one account may hold at once in a process waiting for tasks to finish
+    (``?wait=``); more answer 429."""
     task_poll_grace_ms: float = Field(default=50, ge=0, le=1000)
     """How long ``GET /tasks/{id}`` without ``wait`` may hold for an inference this process
     is already running (never one merely queued), so that a client polling without
