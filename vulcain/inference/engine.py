@@ -31,6 +31,7 @@ from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
 from vulcain.inference.batching import BatchItem
+from vulcain.inference.budget import ImageBudget, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
 from vulcain.inference.settings import EngineSettings
@@ -56,11 +57,6 @@ class TensorRequest:
 
 
 _Request = tuple[NetworkSpec, InferenceRequest | TensorRequest, Progress | None, Future[Outputs]]
-
-
-class ShuttingDown(Exception):
-    """The engine stopped before this request ran: its task stays pending (and runs at
-    the next start)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +112,8 @@ class Engine:
         # per request would be pure overhead.
         self._requests: SimpleQueue[_Request | None] = SimpleQueue()
         self._closed = False
+        self._stopping = threading.Event()
+        """Set by :meth:`close`: preparations in progress stop at their next check."""
         self._preparers = [
             threading.Thread(
                 target=self._prepare_loop, name=f"vulcain-prepare-{index}", daemon=True
@@ -242,8 +240,14 @@ class Engine:
         sources = [read_source(item.image.source, self._policy) for item in request.inputs]
         read = time.perf_counter()
         images = [
-            decode_region(data, item.image, self._policy.max_pixels)
-            for data, item in zip(sources, request.inputs, strict=True)
+            decode_region(
+                data,
+                item.image,
+                self._policy.max_pixels,
+                self.settings.max_polygon_points,
+                ImageBudget(self.settings.image_cpu_seconds, self._stopping, index).check,
+            )
+            for index, (data, item) in enumerate(zip(sources, request.inputs, strict=True))
         ]
         decoded = time.perf_counter()
         feeds = model_feeds(model, [images])
@@ -280,10 +284,12 @@ class Engine:
         self._models.evict(network_id)
 
     def close(self) -> None:
-        """Stop: requests being prepared and batches running forward finish; requests
-        not taken up yet and those queued for a forward pass fail with
-        :class:`ShuttingDown`. Then release every loaded network."""
+        """Stop: batches running forward finish; requests being prepared stop at their
+        next check (between steps, and as a polygon is filled); those and the requests
+        not taken up yet or queued for a forward pass fail with :class:`ShuttingDown`.
+        Then release every loaded network."""
         self._closed = True
+        self._stopping.set()
         for _ in self._preparers:
             self._requests.put(None)
         for thread in self._preparers:
