@@ -342,6 +342,29 @@ def onnx_small_cnn(
     return _write_onnx(dest, graph)
 
 
+def onnx_batch_mixing(dest: Path, *, gram_is_output: bool = True) -> dict[str, Path]:
+    """Input ``data`` [N, C, H, W] (dynamic N, H, W). ``mean`` [N, C] (each image's channel
+    means) has the batch as first dimension; ``gram`` [N, N], the products of every image
+    with every other (``flat @ flat.T``), has none, yet its first size is the batch size.
+    ``gram`` is a graph output, or (``gram_is_output=False``) an inner tensor only."""
+    nodes = [
+        helper.make_node("ReduceMean", ["data"], ["mean"], name="mean", axes=[2, 3], keepdims=0),
+        helper.make_node("Flatten", ["data"], ["flat"], name="flat", axis=1),
+        helper.make_node("Transpose", ["flat"], ["flat_t"], name="flat_t", perm=[1, 0]),
+        helper.make_node("MatMul", ["flat", "flat_t"], ["gram"], name="gram"),
+    ]
+    outputs = [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["N", 3])]
+    if gram_is_output:
+        outputs.append(helper.make_tensor_value_info("gram", TensorProto.FLOAT, ["N", "N"]))
+    graph = helper.make_graph(
+        nodes,
+        "batch_mixing",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        outputs,
+    )
+    return _write_onnx(dest, graph)
+
+
 def onnx_slow_identity(
     dest: Path,
     *,

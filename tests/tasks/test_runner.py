@@ -41,6 +41,7 @@ def test_deploy_then_inference_on_a_real_onnx_network(services, account, identit
     deployment = asyncio.run(services.tasks.wait(account, network.task_id, 30))
     assert deployment.status == "success", deployment.error
     [spec] = orjson.loads(deployment.data)["inputs"]
+    assert orjson.loads(deployment.data)["unbatched_outputs"] == []
     assert spec["name"] == "data" and spec["dtype"] == "float32"
     assert spec["shape"] == [None, 3, None, None]
     with services.db.session() as session:

@@ -213,7 +213,8 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                written = _write(session, task_id, {"inputs": inputs, **kept.data})
+                data = {"inputs": inputs, "unbatched_outputs": result.unbatched_outputs}
+                written = _write(session, task_id, {**data, **kept.data})
                 if written:
                     session.execute(
                         update(NetworkRow)
