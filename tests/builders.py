@@ -250,6 +250,20 @@ def tf_identity(dest: Path, *, input_name: str = "input", channels: int = 3) -> 
             return _save_tf(dest, graph, session, {"input": image}, {"output": output})
 
 
+def tf_integer_input(dest: Path, *, dtype: str = "uint8", channels: int = 3) -> dict[str, Path]:
+    """Placeholder ``input`` [None, None, None, channels] of the integer type ``dtype``;
+    ``output`` = the input cast to float32 (what the network was fed, value for value)."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        image = v1.placeholder(tf.as_dtype(dtype), [None, None, None, channels], name="input")
+        output = tf.cast(image, tf.float32, name="output")
+        with v1.Session(graph=graph) as session:
+            return _save_tf(dest, graph, session, {"input": image}, {"output": output})
+
+
 def tf_small_cnn(
     dest: Path, *, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0
 ) -> dict[str, Path]:
@@ -304,6 +318,20 @@ def onnx_identity(dest: Path, *, input_name: str = "data", channels: int = 3) ->
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", channels, "H", "W"])],
         [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", channels, "H", "W"])],
         initializer=[ones],
+    )
+    return _write_onnx(dest, graph)
+
+
+def onnx_integer_input(
+    dest: Path, *, elem_type: int = TensorProto.UINT8, channels: int = 3
+) -> dict[str, Path]:
+    """Input ``data`` [N, C, H, W] of the integer type ``elem_type``; ``out`` = the input
+    cast to float (what the network was fed, value for value)."""
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["data"], ["out"], name="out", to=TensorProto.FLOAT)],
+        "integer_input",
+        [helper.make_tensor_value_info("data", elem_type, ["N", channels, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", channels, "H", "W"])],
     )
     return _write_onnx(dest, graph)
 
