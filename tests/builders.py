@@ -393,6 +393,32 @@ def onnx_batch_mixing(dest: Path, *, gram_is_output: bool = True) -> dict[str, P
     return _write_onnx(dest, graph)
 
 
+def onnx_fails_on_bright(dest: Path, *, limit: float = 250.0) -> dict[str, Path]:
+    """Input ``data`` [N, 3, H, W] (dynamic N, H, W); ``out`` = ``data``, unless a value of
+    the batch reaches ``limit``: then the forward pass itself fails (a Gather at index
+    ``floor(max / limit)`` in a table of one), for the whole batch it is in."""
+    initializers = [
+        numpy_helper.from_array(np.array([1.0], np.float32), "table"),
+        numpy_helper.from_array(np.array(limit, np.float32), "limit"),
+    ]
+    nodes = [
+        helper.make_node("ReduceMax", ["data"], ["max"], name="max", keepdims=0),
+        helper.make_node("Div", ["max", "limit"], ["ratio"], name="ratio"),
+        helper.make_node("Floor", ["ratio"], ["floor"], name="floor"),
+        helper.make_node("Cast", ["floor"], ["index"], name="index", to=TensorProto.INT64),
+        helper.make_node("Gather", ["table", "index"], ["one"], name="one"),
+        helper.make_node("Mul", ["data", "one"], ["out"], name="out"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "fails_on_bright",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        initializer=initializers,
+    )
+    return _write_onnx(dest, graph)
+
+
 def onnx_slow_identity(
     dest: Path,
     *,

@@ -14,7 +14,7 @@ import pytest
 
 from tests import builders
 from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
-from vulcain.errors import ImageError
+from vulcain.errors import ImageError, ModelError
 from vulcain.inference.batching import Batcher, BatchItem
 from vulcain.inference.engine import Engine
 from vulcain.inference.network_spec import NetworkSpec
@@ -93,6 +93,45 @@ def test_a_bad_request_fails_alone(tmp_path: Path) -> None:
         batching_engine.close()
     assert len(good) == 7
     assert all(result["prob"].shape == (1, builders.SMALL_CNN_CLASSES) for result in good)
+
+
+def test_an_item_failing_inside_the_forward_pass_fails_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The network fails any forward pass whose batch holds a value of 250 or more: the
+    # bright image breaks the batch it is in, and only it may fail.
+    files = builders.onnx_fails_on_bright(tmp_path / "m")
+    spec = image_spec(target_size="8x8")
+    network, blobs = make_network(
+        files, "onnx", {"inputs": [{"tensor_name": "data", "image": spec}]}
+    )
+    dim = [np.random.default_rng(seed).integers(0, 200, (8, 8, 3), np.uint8) for seed in range(7)]
+    images = [*dim[:3], np.full((8, 8, 3), 255, np.uint8), *dim[3:]]
+    batching_engine = engine(tmp_path, blobs, max_batch_size=8, max_queue_delay_ms=200)
+    try:
+        batching_engine.deploy(network)
+        model = batching_engine._models.get(network)
+        with (
+            caplog.at_level("INFO", logger="vulcain.inference.batching"),
+            model.batcher.preparing(),
+        ):
+            # Held "preparing" while all are submitted: they wait for one full batch.
+            futures = [
+                batching_engine.submit(network, request(png(image), outputs=["out"]))
+                for image in images
+            ]
+            while model.batcher.batch_sizes.total() == 0 and not futures[0].done():
+                time.sleep(0.01)
+        with pytest.raises(ModelError, match="out of"):
+            futures[3].result(timeout=60)
+        good = [future.result(timeout=60)["out"] for i, future in enumerate(futures) if i != 3]
+        sizes = model.batcher.batch_sizes
+    finally:
+        batching_engine.close()
+    assert max(sizes) > 1, f"no batch formed: {sizes}"
+    assert any(record.getMessage().startswith("a batch of 8 failed") for record in caplog.records)
+    for image, tensor in zip(dim, good, strict=True):
+        np.testing.assert_array_equal(tensor, image.astype(np.float32).transpose(2, 0, 1)[None])
 
 
 def test_unbatched_networks_run_one_at_a_time(tmp_path: Path) -> None:
