@@ -21,6 +21,7 @@ from vulcain.cores import core_count
 from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import TENSORFLOW
 from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
+from vulcain.runtimes._common import as_input_type
 from vulcain.runtimes.saved_model import (
     model_file,
     read_saved_model,
@@ -166,7 +167,7 @@ class TensorFlowRuntime(Runtime):
         if not_feedable:
             raise ModelError(f"TensorFlow does not allow feeding {not_feedable}.")
         feed_dict = {
-            tensor.name: np.asarray(feeds[name], dtype=tensor.dtype.as_numpy_dtype)
+            tensor.name: as_input_type(np.asarray(feeds[name]), tensor.dtype.as_numpy_dtype)
             for name, tensor in feed_tensors.items()
         }
         tensor_names = list(dict.fromkeys(tensor.name for tensor in fetches.values()))

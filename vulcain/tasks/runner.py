@@ -211,7 +211,12 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                data = {"inputs": inputs, "outputs": result.final_outputs, **kept.data}
+                data = {
+                    "inputs": inputs,
+                    "outputs": result.final_outputs,
+                    "unbatched_outputs": result.unbatched_outputs,
+                    **kept.data,
+                }
                 written = finish_task(session, task_id, data=data)
                 if written:
                     session.execute(
