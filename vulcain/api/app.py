@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import vulcain
+from vulcain.api.console import install_console
 from vulcain.api.docs import install_docs
 from vulcain.api.errors import install_error_handlers
 from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services.metrics is not None and not settings.metrics_port:
         app.router.routes.append(metrics_route(services.metrics))
     install_docs(app, API_PREFIX, _BODY_MODELS)
+    install_console(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(TrailingSlashMiddleware)

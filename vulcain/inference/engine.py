@@ -70,6 +70,8 @@ class DeployResult:
 
     inputs: list[TensorSpec]
     outputs: list[str]
+    final_outputs: list[str]
+    """The network's own outputs (what it computes last): the names worth offering first."""
     acceleration: Acceleration | None = None
     """Which runtime serves a Caffe or TensorFlow network, and why (None for ONNX)."""
     runtime: str = ""
@@ -145,6 +147,7 @@ class Engine:
             return DeployResult(
                 inputs=runtime.inputs(),
                 outputs=runtime.outputs(),
+                final_outputs=runtime.final_outputs(),
                 acceleration=acceleration,
                 runtime=runtime.engine,
                 memory_bytes=model.memory_bytes,
