@@ -82,6 +82,7 @@ def build_openapi(app: FastAPI, body_models: tuple[type[BaseModel], ...]) -> dic
         version=app.version,
         description=app.description,
         routes=app.routes,
+        tags=app.openapi_tags,
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for model in body_models:

@@ -20,8 +20,8 @@ import tensorflow as tf
 from vulcain.cores import core_count
 from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import TENSORFLOW
-from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
 from vulcain.runtimes._common import as_input_type
+from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
 from vulcain.runtimes.saved_model import (
     model_file,
     read_saved_model,
