@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.servers import VulcainServer
+from tests.servers import VulcainServer, file_server
 
 pytestmark = pytest.mark.slow
 
@@ -334,4 +334,58 @@ def test_keyboard_only_sign_in_and_navigation(browser, server):
             break
     page.keyboard.press("Enter")
     expect()(page.get_by_role("heading", name="Tasks", exact=True)).to_be_visible()
+    assert page.errors == []
+
+
+def test_an_image_by_url_on_a_public_network(browser, server, small_cnn, image_file, screenshots):
+    with server.http() as http:
+        created = http.post(
+            "/networks",
+            data={
+                "name": "published cnn",
+                "framework": "onnx",
+                "preprocessing": json.dumps(
+                    {"inputs": [{"tensor_name": "data", "image": {"target_size": "16x16"}}]}
+                ),
+            },
+            files={"model.onnx": small_cnn["model.onnx"].read_bytes()},
+        ).json()
+        http.get(f"/tasks/{created['task_id']}", params={"wait": 60})
+    server.publish(created["id"], "published-cnn")
+
+    page = open_page(browser, server, NARROW)
+    sign_in(page, server)
+    public = page.locator("section", has=page.get_by_role("heading", name="Public networks"))
+    public.get_by_role("link", name="published cnn").click()
+    expect()(page).to_have_url(re.compile(r"#/public/published-cnn$"))
+    expect()(page.get_by_test_id("deployment")).to_contain_text("Deployed in")
+
+    with file_server(image_file.parent) as images:
+        page.get_by_role("radio", name="From a URL").check()
+        page.get_by_label("Image URL").fill(f"{images}/{image_file.name}")
+        # An unknown name: the server's sentence is shown next to the names.
+        page.get_by_label("prob").uncheck()
+        page.get_by_label("Other layers or tensors (comma-separated)").fill("nope")
+        page.get_by_role("button", name="Run").click()
+        expect()(page.locator("#outputs-error")).to_contain_text("nope")
+
+        page.get_by_label("Other layers or tensors (comma-separated)").fill("pool1")
+        page.get_by_role("button", name="Run").click()
+        result = page.get_by_test_id("result")
+        heatmap = result.locator("[data-name='pool1'] canvas")
+        expect()(heatmap).to_be_visible(timeout=60_000)
+    task_id = int(re.search(r"Result of task (\d+)", result.inner_text()).group(1))
+    with server.http() as http:
+        task = http.get(f"/tasks/{task_id}").json()
+    assert task["name"] == "inference on network published-cnn"
+    [pool1] = task["data"]["tensors"]
+    assert heatmap.evaluate("(canvas) => [canvas.width, canvas.height]") == pool1["shape"][:1:-1]
+    # One channel instead of the largest over channels: the scale is that channel's range.
+    channel = np.asarray(pool1["data"]).reshape(pool1["shape"])[0, 2]
+    page.get_by_label("Channel", exact=True).select_option("2")
+    caption = result.locator("[data-name='pool1'] figcaption")
+    expect()(caption).to_contain_text(f"{channel.min():.4g}")
+    expect()(caption).to_contain_text(f"{channel.max():.4g}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    page.screenshot(path=screenshots / "05-inference-url-400.png", full_page=True)
     assert page.errors == []

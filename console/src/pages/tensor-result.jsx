@@ -63,8 +63,8 @@ function Heatmap({ tensor, id }) {
     <figure class="heatmap">
       {threeD && (
         <div class="grid">
-          <label for={`${id}-axis`}>
-            Channel axis
+          <div>
+            <label for={`${id}-axis`}>Channel axis</label>
             <select
               id={`${id}-axis`}
               value={channelsLast ? 'last' : 'first'}
@@ -73,9 +73,9 @@ function Heatmap({ tensor, id }) {
               <option value="first">first (C×H×W)</option>
               <option value="last">last (H×W×C)</option>
             </select>
-          </label>
-          <label for={`${id}-channel`}>
-            Channel
+          </div>
+          <div>
+            <label for={`${id}-channel`}>Channel</label>
             <select id={`${id}-channel`} value={channel} onChange={(e) => setChannel(e.currentTarget.value)}>
               <option value="max">largest over the {layout.channels} channels</option>
               {Array.from({ length: layout.channels }, (_, c) => (
@@ -84,7 +84,7 @@ function Heatmap({ tensor, id }) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
       )}
       <canvas

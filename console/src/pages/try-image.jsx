@@ -167,7 +167,7 @@ export function TryImage({ network, path, outputs }) {
                 checked={source === 'url'}
                 onChange={() => setSource('url')}
               />
-              Image URL
+              From a URL
             </label>
           </div>
           {source === 'file' ? (
