@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { download, npyBytes } from '../npy.js';
+import { downloadFromApi, saveBlob } from '../download.js';
 import { VIRIDIS_GRADIENT, mapLayout, paintHeatmap, squeezedShape, topK, viewOf } from '../tensors.js';
 
 function safeName(name) {
@@ -104,7 +104,7 @@ function Heatmap({ tensor, id }) {
   );
 }
 
-export function TensorResult({ tensor, k, taskId, labels }) {
+export function TensorResult({ tensor, k, taskId, labels, onError }) {
   const view = viewOf(tensor.shape);
   const id = `tensor-${safeName(tensor.name)}`;
   const base = `task-${taskId}-${safeName(tensor.name)}`;
@@ -133,7 +133,11 @@ export function TensorResult({ tensor, k, taskId, labels }) {
           type="button"
           class="secondary outline"
           onClick={() =>
-            download(`${base}.npy`, npyBytes(tensor.shape, tensor.data), 'application/octet-stream')
+            downloadFromApi(
+              `/tasks/${taskId}/tensors/${encodeURIComponent(tensor.name)}.npy`,
+              `${base}.npy`,
+              'application/x-npy',
+            ).catch(onError)
           }
         >
           Download .npy
@@ -142,7 +146,7 @@ export function TensorResult({ tensor, k, taskId, labels }) {
           type="button"
           class="secondary outline"
           onClick={() =>
-            download(`${base}.json`, new TextEncoder().encode(JSON.stringify(tensor)), 'application/json')
+            saveBlob(`${base}.json`, new Blob([JSON.stringify(tensor)], { type: 'application/json' }))
           }
         >
           Download JSON
