@@ -20,15 +20,24 @@ from vulcain.api.errors import install_error_handlers
 from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.observe import RequestObserver
-from vulcain.api.routes import accounts, health, inference, networks, tasks
+from vulcain.api.routes import (
+    accounts,
+    health,
+    inference,
+    networks,
+    preprocess,
+    task_tensors,
+    tasks,
+)
 from vulcain.api.routes.metrics import metrics_route
+from vulcain.api.v2 import routes as v2
 from vulcain.config import Settings
 from vulcain.schemas import InferenceRequest
 from vulcain.services import Services
 
 API_PREFIX = "/v0.7"
 
-_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest)
+_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest, *v2.BODY_MODELS)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -68,7 +77,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.settings = settings
     inference.install(app, API_PREFIX)
-    for router in (networks.router, tasks.router, accounts.router):
+    v2.install(app)
+    routers = (networks.router, preprocess.router, task_tensors.router, tasks.router)
+    for router in (*routers, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     if services.metrics is not None and not settings.metrics_port:

@@ -14,18 +14,18 @@ import time
 from concurrent.futures import Future
 from dataclasses import asdict
 from functools import partial
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, selectinload
 
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import TaskEnd
+from vulcain.db.task_writes import TaskEnd, finish_task
 from vulcain.errors import VulcainError
 from vulcain.inference.engine import DeployResult, Engine, Outputs, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
+from vulcain.schemas import TaskKind, TaskStatus
 from vulcain.storage.base import BlobStore
 from vulcain.tasks._converted import keep_conversion
 from vulcain.tasks.events import TaskEvents
@@ -37,8 +37,6 @@ from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
-DEPLOY = "deploy"
-INFERENCE = "inference"
 INTERNAL_ERROR = "The task failed because of an internal error; the server log has the details."
 NETWORK_GONE = "The network was deleted before the task ran."
 REQUEST_GONE = "The stored inference request is gone (the server stopped); send the request again."
@@ -171,7 +169,7 @@ class TaskRunner:
         if live is not None and self._live is not None:
             self._live.stored(live, isinstance(written, str))
         if isinstance(written, str) and self._metrics is not None:
-            outcome = "error" if end.error is not None else "success"
+            outcome = TaskStatus.ERROR if end.error is not None else TaskStatus.SUCCESS
             self._metrics.tasks.labels(written, outcome).inc()
         self._events.notify(task_id)
         if then is not None:
@@ -189,7 +187,7 @@ class TaskRunner:
     def _load(self, session: Session, task_id: int) -> tuple[NetworkSpec, InferenceWork | None]:
         """The task's network and, for an inference, its work."""
         task = session.get(TaskRow, task_id)
-        if task is None or task.status != "pending":
+        if task is None or task.status != TaskStatus.PENDING:
             raise _Skip
         network = (
             session.get(NetworkRow, task.network_id, options=[selectinload(NetworkRow.files)])
@@ -199,7 +197,7 @@ class TaskRunner:
         if network is None:
             raise VulcainError(NETWORK_GONE)
         spec = network_spec(network)
-        if task.kind == DEPLOY:
+        if task.kind == TaskKind.DEPLOY:
             return spec, None
         stored = session.get(InferenceRequestRow, task_id)
         if stored is None:
@@ -214,7 +212,7 @@ class TaskRunner:
         try:
             with self._db.session() as session:
                 data = {"inputs": inputs, "outputs": result.final_outputs, **kept.data}
-                written = _write(session, task_id, data)
+                written = finish_task(session, task_id, data=data)
                 if written:
                     session.execute(
                         update(NetworkRow)
@@ -226,7 +224,7 @@ class TaskRunner:
             if not written:
                 kept.drop(self._db, self._storage)
         if written and self._metrics is not None:
-            self._metrics.tasks.labels(DEPLOY, "success").inc()
+            self._metrics.tasks.labels(TaskKind.DEPLOY, TaskStatus.SUCCESS).inc()
         self._events.notify(task_id)
 
 
@@ -281,15 +279,6 @@ class InferenceRun:
                 return
             task_id, live, then = self._task_id, self._live, self._then
         self._runner._inference_done(task_id, self._work, live, then, outputs)
-
-
-def _write(session: Session, task_id: int, data: dict[str, Any]) -> bool:
-    result = session.execute(
-        update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.status == "pending")
-        .values(status="success", error=None, data=data, update_date=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _message(task_id: int, error: BaseException, request_id: str | None = None) -> str:
