@@ -17,8 +17,9 @@ from starlette.responses import Response
 
 from vulcain.api.responses import task_response
 from vulcain.errors import VulcainError
+from vulcain.schemas import TaskStatus
 from vulcain.tasks.results import decode_tensors
-from vulcain.tasks.views import SUCCESS, TaskView
+from vulcain.tasks.views import TaskView
 
 NPY = "application/x-npy"
 NPZ = "application/x-npz"
@@ -94,7 +95,7 @@ def task_answer(request: Request, task: TaskView) -> Response:
     """The task as JSON, or its tensors as the file ``Accept`` asks for once it has them
     (a pending or failed task stays JSON: the ``Content-Type`` tells which came)."""
     form = binary_form(request)
-    if form is not None and task.status == SUCCESS and task.data is not None:
+    if form is not None and task.status == TaskStatus.SUCCESS and task.data is not None:
         tensors = decode_tensors(task.data)
         if tensors is not None:
             return tensors_response(tensors, form, f"task-{task.id}")

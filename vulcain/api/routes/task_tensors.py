@@ -24,10 +24,9 @@ from vulcain.api.ids import parse_id
 from vulcain.api.routes.inference import WAIT_TASK
 from vulcain.api.tensors import NPY, NPZ, npy_response, npz_response
 from vulcain.errors import NotFound, VulcainError
-from vulcain.schemas import Account
+from vulcain.schemas import Account, TaskStatus
 from vulcain.services import Services
 from vulcain.tasks.results import decode_tensors
-from vulcain.tasks.views import ERROR, PENDING
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -46,12 +45,12 @@ async def _finished(
         task = await services.tasks.wait(account, task_id, wait)
     else:
         task = await services.tasks.get(account, task_id)
-    if task.status == PENDING:
+    if task.status == TaskStatus.PENDING:
         raise Conflict(
             f"Task {task_id} is still pending: ask again, or hold the request until it "
             "ends with ?wait=SECONDS."
         )
-    if task.status == ERROR:
+    if task.status == TaskStatus.ERROR:
         raise Conflict(f"Task {task_id} failed, so it has no tensors: {task.error}")
     tensors = None if task.data is None else decode_tensors(task.data)
     if tensors is None:
