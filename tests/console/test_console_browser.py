@@ -141,7 +141,7 @@ def test_sign_in_create_deploy_and_run_an_image(
     assert heatmap.evaluate("(canvas) => [canvas.width, canvas.height]") == [16, 16]
     page.screenshot(path=screenshots / "05-inference-result-1280.png", full_page=True)
 
-    # The raw tensors: .npy as numpy reads it, JSON as the API gave it.
+    # The raw tensors: .npy and .npz as numpy reads them, JSON as the API gave it.
     with page.expect_download() as download:
         result.locator("[data-name='prob']").get_by_role("button", name="Download .npy").click()
     saved = tmp_path / "prob.npy"
@@ -149,6 +149,14 @@ def test_sign_in_create_deploy_and_run_an_image(
     array = np.load(saved)
     assert array.dtype == np.float32 and list(array.shape) == prob["shape"]
     np.testing.assert_array_equal(array.ravel(), np.asarray(prob["data"], np.float32))
+    with page.expect_download() as download:
+        result.get_by_role("button", name="Download every tensor (.npz)").click()
+    download.value.save_as(tmp_path / "task.npz")
+    with np.load(tmp_path / "task.npz") as archive:
+        assert sorted(archive.files) == ["conv1", "prob"]
+        np.testing.assert_array_equal(
+            archive["conv1"].ravel(), np.asarray(conv1["data"], np.float32)
+        )
     with page.expect_download() as download:
         result.locator("[data-name='conv1']").get_by_role("button", name="Download JSON").click()
     download.value.save_as(tmp_path / "conv1.json")
@@ -370,6 +378,11 @@ def test_an_image_by_url_on_a_public_network(browser, server, small_cnn, image_f
         expect()(page.locator("#outputs-error")).to_contain_text("nope")
 
         page.get_by_label("Other layers or tensors (comma-separated)").fill("pool1")
+        # The preprocessing dry-run: one grey image per channel of the tensor fed.
+        page.get_by_role("button", name="Show what the network receives").click()
+        fed = page.get_by_test_id("fed")
+        expect()(fed).to_contain_text("shape [1, 3, 16, 16]")
+        expect()(fed.get_by_role("img")).to_have_count(3)
         page.get_by_role("button", name="Run").click()
         result = page.get_by_test_id("result")
         heatmap = result.locator("[data-name='pool1'] canvas")
@@ -388,4 +401,40 @@ def test_an_image_by_url_on_a_public_network(browser, server, small_cnn, image_f
     expect()(caption).to_contain_text(f"{channel.max():.4g}")
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     page.screenshot(path=screenshots / "05-inference-url-400.png", full_page=True)
+    assert page.errors == []
+
+
+def test_another_accounts_public_network(browser, server, small_cnn, image_file):
+    """Its deployment task is the owner's: the list and the page say whether it is ready,
+    and offer its outputs, from the model metadata any account may read."""
+    with server.http() as http:
+        created = http.post(
+            "/networks",
+            data={
+                "name": "shared cnn",
+                "framework": "onnx",
+                "preprocessing": json.dumps(
+                    {"inputs": [{"tensor_name": "data", "image": {"target_size": "16x16"}}]}
+                ),
+            },
+            files={"model.onnx": small_cnn["model.onnx"].read_bytes()},
+        ).json()
+        http.get(f"/tasks/{created['task_id']}", params={"wait": 60})
+    server.publish(created["id"], "shared-cnn")
+    other_key = server.create_account("visitor")
+
+    page = open_page(browser, server)
+    page.get_by_label("API key").fill(other_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect()(page.get_by_test_id("account")).to_contain_text("Signed in as visitor")
+    public = page.locator("section", has=page.get_by_role("heading", name="Public networks"))
+    row = public.locator("tbody tr", has_text="shared cnn")
+    expect()(row).to_contain_text("success")
+    row.get_by_role("link", name="shared cnn").click()
+    expect()(page.get_by_test_id("deployment")).to_contain_text("Deployed")
+    expect()(page.get_by_label("prob")).to_be_checked()
+    page.get_by_label("Image file").set_input_files(str(image_file))
+    page.get_by_role("button", name="Run").click()
+    topk = page.get_by_test_id("result").get_by_test_id("topk")
+    expect()(topk).to_be_visible(timeout=60_000)
     assert page.errors == []
