@@ -187,7 +187,7 @@ def test_sign_in_create_deploy_and_run_an_image(
     page.get_by_label("Name", exact=True).fill("small cnn, renamed")
     page.get_by_label("Metadata (JSON object)").fill('{"owner": "tests"}')
     page.get_by_role("button", name="Save").click()
-    expect()(page.get_by_role("status")).to_contain_text("Saved")
+    expect()(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     with server.http() as http:
         stored = http.get(f"/networks/{network_id}").json()
     assert stored["name"] == "small cnn, renamed" and stored["metadata"] == {"owner": "tests"}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, followTask } from '../api.js';
-import { duration, localTime } from '../format.js';
+import { age, duration, localTime } from '../format.js';
 import { ErrorBox, FieldError, Status } from './common.jsx';
 import { TryImage } from './try-image.jsx';
 
@@ -39,20 +39,31 @@ async function followDeployment(network, v2Name, onState, stopped) {
   }
 }
 
+/** "12 s ago", kept current. */
+function Since({ iso }) {
+  const [, setNow] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return <>{age(iso)}</>;
+}
+
 function Deployment({ state, error }) {
   const task = state && state.task;
   return (
-    <section aria-labelledby="deployment" class="deployment" aria-live="polite" data-testid="deployment">
+    <section aria-labelledby="deployment" class="deployment" data-testid="deployment">
       <h2 id="deployment">Deployment</h2>
       <ErrorBox error={error} />
       {!state && !error && <p aria-busy="true">Reading the deployment…</p>}
       {state && state.status === 'pending' && (
         <p aria-busy="true">
-          Deploying (task {task.id}): loading the network, checking its inputs and running a first pass…
+          Deploying (task {task.id}, started <Since iso={task.create_date} />
+          ): loading the network, checking its inputs and running a first pass…
         </p>
       )}
       {state && state.status === 'success' && (
-        <p>
+        <p role="status">
           <Status status="success" />{' '}
           {task ? (
             <>
@@ -237,6 +248,12 @@ export function NetworkPage({ netRef }) {
       stopped = true;
     };
   }, [path]);
+
+  useEffect(() => {
+    // The heading appears once the network is read: keyboard users land on it then.
+    const heading = document.querySelector('main h1');
+    if (heading) heading.focus();
+  }, [network === null, error === null]);
 
   if (error) {
     return (
