@@ -323,6 +323,12 @@ def test_networks_list_pages_and_statuses_at_400_px(browser, server, small_cnn, 
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     page.screenshot(path=screenshots / "04-network-400.png", full_page=True)
 
+    # The creation form at 400 px, with the choices the API allows.
+    page.get_by_role("link", name="New network").first.click()
+    expect()(page.get_by_label("Resize type")).to_have_value("SQUASH")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    page.screenshot(path=screenshots / "03-new-network-400.png", full_page=True)
+
     # Signing out forgets the key.
     page.get_by_role("button", name="Sign out").click()
     expect()(page.get_by_label("API key")).to_be_visible()
@@ -330,8 +336,9 @@ def test_networks_list_pages_and_statuses_at_400_px(browser, server, small_cnn, 
     assert page.errors == []
 
 
-def test_keyboard_only_sign_in_and_navigation(browser, server):
-    page = open_page(browser, server)
+def test_keyboard_only_sign_in_and_navigation(browser, server, screenshots):
+    page = open_page(browser, server, NARROW)
+    page.screenshot(path=screenshots / "01-sign-in-400.png", full_page=True)
     expect()(page.get_by_label("API key")).to_be_focused()
     page.keyboard.type(server.api_key)
     page.keyboard.press("Enter")
