@@ -19,7 +19,7 @@ from vulcain.api.errors import install_error_handlers
 from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.observe import RequestObserver
-from vulcain.api.routes import accounts, health, inference, networks, tasks
+from vulcain.api.routes import accounts, health, inference, networks, recognition, tasks
 from vulcain.api.routes.metrics import metrics_route
 from vulcain.config import Settings
 from vulcain.schemas import InferenceRequest
@@ -27,7 +27,13 @@ from vulcain.services import Services
 
 API_PREFIX = "/v0.7"
 
-_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest)
+_BODY_MODELS = (
+    NetworkCreate,
+    NetworkPatch,
+    InferenceRequest,
+    PublishRequest,
+    *recognition.BODY_MODELS,
+)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -67,7 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.settings = settings
     inference.install(app, API_PREFIX)
-    for router in (networks.router, tasks.router, accounts.router):
+    for router in (networks.router, recognition.router, tasks.router, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     if services.metrics is not None and not settings.metrics_port:

@@ -31,8 +31,14 @@ from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
 from vulcain.inference.batching import BatchItem
+from vulcain.inference.framing import Framing, framing
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
+from vulcain.inference.preparation import (
+    decode_located,
+    decode_region,
+    model_feeds,
+    warmup_image,
+)
 from vulcain.inference.settings import EngineSettings
 from vulcain.inference.sources import read_source
 from vulcain.metrics import Metrics
@@ -41,10 +47,21 @@ from vulcain.schemas import InferenceRequest
 
 Outputs = dict[str, np.ndarray]
 """The tensors of one request by output name, each with a batch dimension of 1."""
+
+
+class FramedOutputs(dict[str, np.ndarray]):
+    """:data:`Outputs`, with where the first network input lies in the request's first
+    image (what maps boxes found by the network back to the image)."""
+
+    def __init__(self, outputs: Outputs, framing: Framing) -> None:
+        super().__init__(outputs)
+        self.framing = framing
+
+
 Progress = Callable[[bool], None]
 """Told whether a request is being worked on (``True``: prepared or run forward) or waits
 (``False``: queued for its forward pass)."""
-_Request = tuple[NetworkSpec, InferenceRequest, Progress | None, Future[Outputs]]
+_Request = tuple[NetworkSpec, InferenceRequest, Progress | None, Future[Outputs], bool]
 
 
 class ShuttingDown(Exception):
@@ -174,19 +191,22 @@ class Engine:
         network: NetworkSpec,
         request: InferenceRequest,
         progress: Progress | None = None,
+        *,
+        framed: bool = False,
     ) -> Future[Outputs]:
         """Start one request: ``request.inputs`` match the network's preprocessing inputs,
         in order. ``progress`` follows it: ``True`` while it is worked on or is next in
         line (nothing before it to prepare, no batch before it to run), ``False`` while it
         waits behind other work.
         The future holds the tensors of ``request.output_tensors`` or the error; its
-        callbacks run on the batcher's thread: keep them short."""
+        callbacks run on the batcher's thread: keep them short. With ``framed``, the
+        tensors come as :class:`FramedOutputs`."""
         if self._closed:
             raise ShuttingDown("the engine is stopping")
         result: Future[Outputs] = Future()
         if progress is not None:
             progress(self._requests.empty())
-        self._requests.put((network, request, progress, result))
+        self._requests.put((network, request, progress, result, framed))
         return result
 
     def _prepare_loop(self) -> None:
@@ -202,6 +222,7 @@ class Engine:
         request: InferenceRequest,
         progress: Progress | None,
         result: Future[Outputs],
+        framed: bool,
     ) -> None:
         if progress is not None:
             progress(True)
@@ -211,10 +232,14 @@ class Engine:
                 started = time.perf_counter()
                 sources = [read_source(item.image.source, self._policy) for item in request.inputs]
                 read = time.perf_counter()
-                images = [
-                    decode_region(data, item.image, self._policy.max_pixels)
-                    for data, item in zip(sources, request.inputs, strict=True)
-                ]
+                if framed:
+                    images, frame = self._located(network, sources, request)
+                    result = _framed(result, frame)
+                else:
+                    images = [
+                        decode_region(data, item.image, self._policy.max_pixels)
+                        for data, item in zip(sources, request.inputs, strict=True)
+                    ]
                 decoded = time.perf_counter()
                 feeds = model_feeds(model, [images])
                 if model.metrics is not None:
@@ -226,6 +251,19 @@ class Engine:
                 model.batcher.submit(item)
         except Exception as error:
             result.set_exception(error)
+
+    def _located(
+        self, network: NetworkSpec, sources: list[bytes], request: InferenceRequest
+    ) -> tuple[list[np.ndarray], Framing]:
+        images = []
+        first: Framing | None = None
+        for data, item in zip(sources, request.inputs, strict=True):
+            region, size, box = decode_located(data, item.image, self._policy.max_pixels)
+            if first is None:
+                first = framing(size, box, network.preprocessing.inputs[0].image)
+            images.append(region)
+        assert first is not None
+        return images, first
 
     def evict(self, network_id: int) -> None:
         """Forget a loaded network (after delete)."""
@@ -241,3 +279,18 @@ class Engine:
         for thread in self._preparers:
             thread.join()
         self._models.clear(dropping=ShuttingDown("the engine stopped before this request"))
+
+
+def _framed(outer: Future[Outputs], frame: Framing) -> Future[Outputs]:
+    """A future for the batcher whose result reaches ``outer`` with ``frame``."""
+    inner: Future[Outputs] = Future()
+
+    def forward(done: Future[Outputs]) -> None:
+        error = done.exception()
+        if error is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(FramedOutputs(done.result(), frame))
+
+    inner.add_done_callback(forward)
+    return inner

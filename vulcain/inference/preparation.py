@@ -9,7 +9,7 @@ import numpy as np
 
 from vulcain.inference._model_cache import IM_INFO, LoadedModel
 from vulcain.inference.preprocessing import PreparedImage, preprocess
-from vulcain.inference.regions import apply_region
+from vulcain.inference.regions import Box, apply_region, locate_region
 from vulcain.inference.sources import decode_image
 from vulcain.schemas import ImageInput
 
@@ -24,6 +24,21 @@ def decode_region(data: bytes, image: ImageInput, max_pixels: int) -> np.ndarray
         polygon=image.polygon,
         crop_uniform_background=image.crop_uniform_background,
     )
+
+
+def decode_located(
+    data: bytes, image: ImageInput, max_pixels: int
+) -> tuple[np.ndarray, tuple[int, int], Box]:
+    """:func:`decode_region`, with the image's ``(width, height)`` and where in it the
+    region lies."""
+    pixels = decode_image(data, max_pixels)
+    region, box = locate_region(
+        pixels,
+        bbox=image.bbox,
+        polygon=image.polygon,
+        crop_uniform_background=image.crop_uniform_background,
+    )
+    return region, (pixels.shape[1], pixels.shape[0]), box
 
 
 def model_feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> dict[str, np.ndarray]:

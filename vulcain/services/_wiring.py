@@ -14,6 +14,7 @@ from vulcain.inference.settings import EngineSettings
 from vulcain.metrics import Metrics, serve_metrics
 from vulcain.services.accounts import AccountService
 from vulcain.services.networks import NetworkService
+from vulcain.services.recognition import RecognitionService
 from vulcain.services.tasks import TaskService
 from vulcain.storage import BlobStore, open_storage
 from vulcain.tasks.events import LocalTaskEvents, TaskEvents
@@ -125,6 +126,7 @@ class Services:
             self.store,
             self.live,
         )
+        self.recognition = RecognitionService(self.db, self.networks)
         self.tasks = TaskService(settings, self.db, self.events, self.live)
         self._purge = PurgeLoop(self.db, settings)
         self._resubmit = (
