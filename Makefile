@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format install clean
+.PHONY: serve test lint format install clean console
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix vulcain tests benchmarks
 	$(BIN)/ruff format vulcain tests benchmarks
+
+# The web console's built files (committed, shipped in the package): rebuilt from console/
+# with the exact dependency versions of console/package-lock.json.
+console:
+	cd console && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

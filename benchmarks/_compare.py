@@ -110,6 +110,8 @@ def measure_vulcain(workload: Workload, env: dict[str, str], log: Log) -> dict[s
         }
         for key, network in workload.networks().items():
             network_id = deploy(client, network, f"benchmark-{key}")
+            deployment = client.Network.retrieve(network_id).deployment().data or {}
+            results[f"runtime_{key}"] = deployment.get("runtime")
             for mode in MODES:
                 config = scenario(server, network_id, network.output, mode)
                 found = _loads(workload, key, config, pids, log, f"vulcain {mode}")

@@ -448,3 +448,22 @@ def onnx_constant_outputs(dest: Path, outputs: dict[str, np.ndarray]) -> dict[st
         initializer=initializers,
     )
     return _write_onnx(dest, graph)
+
+
+def onnx_non_finite(dest: Path) -> dict[str, Path]:
+    """Input ``data`` [N, 3, H, W]; ``out`` = data / (data - data), NaN where a value is 0
+    and +Infinity where it is positive; ``neg`` = -out (-Infinity where it is positive)."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("Sub", ["data", "data"], ["zero"], name="zero"),
+            helper.make_node("Div", ["data", "zero"], ["out"], name="out"),
+            helper.make_node("Neg", ["out"], ["neg"], name="neg"),
+        ],
+        "non_finite",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [
+            helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3, "H", "W"]),
+            helper.make_tensor_value_info("neg", TensorProto.FLOAT, ["N", 3, "H", "W"]),
+        ],
+    )
+    return _write_onnx(dest, graph)

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vulcain.cores import core_count
+from vulcain.json_values import MAX_JSON_DEPTH
 
 
 class Settings(BaseSettings):
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     """Threads of the in-process task queue (deployments and inferences)."""
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
     """Largest request body accepted; larger bodies answer 413."""
+    max_description_chars: int = Field(default=4096, ge=0)
+    """Longest ``description`` of a network, in characters; longer answers 400."""
+    max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
+    """Largest ``metadata`` of a network, counted as compact JSON; larger answers 400."""
+    max_metadata_depth: int = Field(default=32, ge=1, le=MAX_JSON_DEPTH)
+    """Deepest nesting of objects and lists in a network's ``metadata`` (an object is one
+    level); deeper answers 400."""
     bootstrap_api_key: str | None = None
     """An admin account with this API key exists after start."""
     fetch_allow_hosts: str = ""

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+)
 
 DimensionOrder = Literal["NCHW", "NCWH", "NHWC", "NWHC"]
 ResizeType = Literal["SQUASH", "CROP", "FILL", "NETWORK"]
@@ -21,7 +29,19 @@ DataType = Literal["FLOAT32"]
 MEAN_FILE_SUFFIXES = (".binaryproto", ".npy")
 MAX_TARGET_SIDE = 4096
 """Largest side of a target size: a larger one would let one request allocate gigabytes."""
+MAX_PIXEL_SCALING = 1e6
+"""Largest ``pixel_scaling``: far above any network's input range, and far below what
+overflows float32 once multiplied by a pixel (1e308 made every tensor value infinite)."""
 _TARGET_SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?$")
+
+
+_INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
+"""What users send: no unknown field, and no NaN or Infinity (JSON has neither; pydantic
+would otherwise take ``"inf"`` or ``"NaN"`` from a form field)."""
+
+_STORED = {"stored": True}
+"""Validation context of data read back from the database: rules added after it was written
+(the bound on ``pixel_scaling``) are not applied to it, so that reading it never fails."""
 
 
 def _upper(value: object) -> object:
@@ -31,13 +51,17 @@ def _upper(value: object) -> object:
 class ImagePreprocessing(BaseModel):
     """How one image input is turned into a tensor (DESIGN.md section 2)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     dimension_order: DimensionOrder = "NCHW"
     resize_type: ResizeType = "SQUASH"
     target_size: str
     color_channels: ColorChannels = "BGR"
-    pixel_scaling: float = Field(default=255.0, gt=0)
+    pixel_scaling: float = Field(
+        default=255.0,
+        allow_inf_nan=True,  # refused by the check below, unless read back from storage
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_PIXEL_SCALING},
+    )
     mean_file: str | None = None
     data_type: DataType = "FLOAT32"
 
@@ -55,6 +79,16 @@ class ImagePreprocessing(BaseModel):
         if max(sides) > MAX_TARGET_SIDE:
             raise ValueError(f"sides may not exceed {MAX_TARGET_SIDE} pixels")
         return value.strip()
+
+    @field_validator("pixel_scaling")
+    @classmethod
+    def _check_pixel_scaling(cls, value: float, info: ValidationInfo) -> float:
+        stored = info.context is _STORED
+        if not stored and not (0 < value <= MAX_PIXEL_SCALING):  # False for NaN too
+            raise ValueError(
+                f"must be a finite number greater than 0 and at most {MAX_PIXEL_SCALING:g}"
+            )
+        return value
 
     @field_validator("mean_file")
     @classmethod
@@ -79,7 +113,7 @@ class ImagePreprocessing(BaseModel):
 
 
 class InputPreprocessing(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     tensor_name: str = Field(min_length=1)
     image: ImagePreprocessing
@@ -88,10 +122,15 @@ class InputPreprocessing(BaseModel):
 class Preprocessing(BaseModel):
     """The preprocessing object of a network: one entry per network input, in order."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     inputs: list[InputPreprocessing] = Field(min_length=1)
     batched_output: bool = True
+
+    @classmethod
+    def from_stored(cls, data: Any) -> Preprocessing:
+        """A preprocessing read from the database, which was valid when it was written."""
+        return cls.model_validate(data, context=_STORED)
 
     @field_validator("inputs")
     @classmethod
@@ -108,7 +147,7 @@ class Preprocessing(BaseModel):
 class BoundingBox(BaseModel):
     """A box relative to the image size, every coordinate in [0, 1]."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     xmin: float = Field(ge=0, le=1)
     ymin: float = Field(ge=0, le=1)
@@ -117,7 +156,7 @@ class BoundingBox(BaseModel):
 
 
 class Point(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     x: float = Field(ge=0, le=1)
     y: float = Field(ge=0, le=1)
@@ -127,7 +166,7 @@ class ImageInput(BaseModel):
     """One image to infer on. ``source`` is a URL, a ``data:image/*;...`` string, or the
     raw bytes of an uploaded file part."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     source: str | bytes
     bbox: BoundingBox | None = None
@@ -136,7 +175,7 @@ class ImageInput(BaseModel):
 
 
 class InferenceInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     image: ImageInput
 
@@ -144,7 +183,7 @@ class InferenceInput(BaseModel):
 class InferenceRequest(BaseModel):
     """The body of ``POST .../inference``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     inputs: list[InferenceInput] = Field(min_length=1)
     output_tensors: list[str] = Field(min_length=1)
@@ -160,7 +199,22 @@ def iso_utc(value: datetime) -> str:
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
 """A datetime shown as ISO 8601 UTC with a ``Z``, e.g. ``2018-02-16T16:37:25.148189Z``."""
 
-TaskStatus = Literal["pending", "success", "error"]
+
+class TaskStatus(StrEnum):
+    """Where a task is: ``pending`` until it ends, once, in ``success`` or ``error``
+    (:mod:`vulcain.db.task_writes` writes every change). The values are what the database
+    stores and the API answers."""
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class TaskKind(StrEnum):
+    """What a task does: deploy a network, or run one inference on it."""
+
+    DEPLOY = "deploy"
+    INFERENCE = "inference"
 
 
 class _NetworkView(BaseModel):
@@ -204,7 +258,7 @@ class PublicNetwork(_NetworkView):
 class NetworkUpdate(BaseModel):
     """The body of a PATCH: only these fields may change; ``None`` leaves a field as is."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _INPUT
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = None

@@ -16,6 +16,7 @@ import pytest
 from tests.builders import onnx_identity
 from vulcain.api.app import create_app
 from vulcain.config import Settings
+from vulcain.db.models import Base
 from vulcain.services import Services
 
 ADMIN_KEY = "admin-test-key"
@@ -122,3 +123,22 @@ def create_onnx(
         data={"name": name, "framework": "onnx", "preprocessing": json.dumps(PREPROCESSING)},
         files={"model.onnx": ("model.onnx", files["model.onnx"].read_bytes())},
     )
+
+
+def footprint(services: Services) -> tuple[dict[str, int], list[str]]:
+    """What a request may leave behind: the rows of every table but accounts, and every
+    file under the data folder (blobs, the scratch folder of uploads, the engine's files)
+    but the SQLite database's own. Equal before and after a refused request."""
+    with services.db.session() as session:
+        rows = {
+            name: len(session.execute(table.select()).all())
+            for name, table in Base.metadata.tables.items()
+            if name != "accounts"
+        }
+    root = services.settings.data_dir
+    files = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and not path.name.startswith("vulcain.db")
+    )
+    return rows, files

@@ -26,7 +26,7 @@ from vulcain.accelerate._caffe_layer import CONVERTERS, LayerContext
 from vulcain.accelerate._caffe_messages import NetParameter
 from vulcain.accelerate._caffe_weights import read_weights
 from vulcain.accelerate._graph import GraphBuilder, NoOnnxForm, Value
-from vulcain.runtimes._prototxt import declared_inputs
+from vulcain.runtimes.prototxt import declared_inputs
 
 
 @dataclass(frozen=True)

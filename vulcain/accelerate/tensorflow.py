@@ -20,7 +20,7 @@ from pathlib import Path
 import onnx
 
 from vulcain.accelerate._graph import OPSET, NoOnnxForm
-from vulcain.runtimes._tf_files import (
+from vulcain.runtimes.saved_model import (
     model_file,
     read_saved_model,
     serving_meta_graph,

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from vulcain.errors import BadRequest
+from vulcain.json_values import MAX_JSON_DEPTH, Segment, format_path
 
-Segment = str | int
+__all__ = ["Segment", "format_path", "parse_key", "unflatten"]
 
 _TOKEN = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 
@@ -35,20 +36,14 @@ def parse_key(key: str) -> list[Segment]:
         index, name = match.groups()
         segments.append(int(index) if index is not None else name)
         position = match.end()
+        if len(segments) > MAX_JSON_DEPTH:
+            raise BadRequest(
+                f"The form field name {key[:60]!r}... nests more than {MAX_JSON_DEPTH} "
+                "levels deep; flatten the value it carries."
+            )
     if not segments:
         raise BadRequest("A form field has an empty name.")
     return segments
-
-
-def format_path(segments: Iterable[Segment]) -> str:
-    """``["preprocessing", "inputs", 0, "image"]`` -> ``preprocessing.inputs[0].image``."""
-    text = ""
-    for segment in segments:
-        if isinstance(segment, int):
-            text += f"[{segment}]"
-        else:
-            text += f".{segment}" if text else segment
-    return text
 
 
 class _Indexed(dict[int, Any]):

@@ -14,13 +14,24 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import vulcain
+from vulcain.api.console import install_console
 from vulcain.api.docs import install_docs
 from vulcain.api.errors import install_error_handlers
 from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.observe import RequestObserver
-from vulcain.api.routes import accounts, health, inference, networks, recognition, tasks
+from vulcain.api.routes import (
+    accounts,
+    health,
+    inference,
+    networks,
+    preprocess,
+    recognition,
+    task_tensors,
+    tasks,
+)
 from vulcain.api.routes.metrics import metrics_route
+from vulcain.api.v2 import routes as v2
 from vulcain.config import Settings
 from vulcain.schemas import InferenceRequest
 from vulcain.services import Services
@@ -32,6 +43,7 @@ _BODY_MODELS = (
     NetworkPatch,
     InferenceRequest,
     PublishRequest,
+    *v2.BODY_MODELS,
     *recognition.BODY_MODELS,
 )
 
@@ -73,12 +85,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.settings = settings
     inference.install(app, API_PREFIX)
-    for router in (networks.router, recognition.router, tasks.router, accounts.router):
+    v2.install(app)
+    routers = (networks.router, preprocess.router, recognition.router, task_tensors.router)
+    for router in (*routers, tasks.router, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     if services.metrics is not None and not settings.metrics_port:
         app.router.routes.append(metrics_route(services.metrics))
     install_docs(app, API_PREFIX, _BODY_MODELS)
+    install_console(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(TrailingSlashMiddleware)

@@ -17,7 +17,6 @@ pydantic's lax coercion (``"True"`` -> ``True``, ``"255.0"`` -> ``255.0``).
 
 from __future__ import annotations
 
-import json
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,12 +58,23 @@ def parse_json_document(raw: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError as error:
         if "UTF-8" in error.msg:
             raise BadRequest("The JSON body is not UTF-8 text.") from None
-        raise BadRequest(
-            f"The body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}."
-        ) from None
+        raise BadRequest(f"The body is not valid JSON: {_json_problem(error)}.") from None
     if not isinstance(document, dict):
         raise BadRequest('The JSON body must be an object, e.g. {"name": ...}.')
     return document
+
+
+JSON_MAX_NESTING = 1024
+"""Deepest nesting orjson parses; deeper JSON is refused before it costs anything."""
+
+
+def _json_problem(error: orjson.JSONDecodeError) -> str:
+    where = f"at line {error.lineno} column {error.colno}"
+    if "depth limit" in error.msg:
+        return f"it nests more than {JSON_MAX_NESTING} levels deep ({where})"
+    if "infinity" in error.msg or error.doc[error.pos : error.pos + 3] in ("NaN", "Inf"):
+        return f"NaN and Infinity are not JSON numbers ({where}); send finite numbers"
+    return f"{error.msg} {where}"
 
 
 def parse_urlencoded(raw: bytes) -> list[tuple[str, str | bytes]]:
@@ -236,11 +246,13 @@ def _json_if_text(value: Any, expected: type, path: list[Segment]) -> Any:
         return value
     what = "an object" if expected is dict else "a list"
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as error:
+        # orjson, as for JSON bodies: NaN and Infinity are refused, and nesting is bounded
+        # (json.loads recurses: 100,000 levels raise RecursionError).
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
         raise BadRequest(
             f"{format_path(path)}: must be {what} in JSON, but this text is not valid JSON "
-            f"({error.msg} at line {error.lineno} column {error.colno})",
+            f"({_json_problem(error)})",
             fields={format_path(path): "is not valid JSON"},
         ) from None
     if not isinstance(parsed, expected):

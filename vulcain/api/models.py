@@ -39,9 +39,10 @@ class NetworkPatch(NetworkUpdate):
         return [name for name in IMMUTABLE_FIELDS if name in self.model_fields_set]
 
     def changes(self) -> NetworkUpdate:
-        return NetworkUpdate.model_validate(
-            self.model_dump(include=set(NetworkUpdate.model_fields), exclude_unset=True)
-        )
+        # Fields read one by one rather than dumped: a dump recurses into metadata, which
+        # the service has not checked yet (it may nest thousands of levels).
+        sent = self.model_fields_set & set(NetworkUpdate.model_fields)
+        return NetworkUpdate.model_validate({name: getattr(self, name) for name in sent})
 
 
 class PublishRequest(BaseModel):

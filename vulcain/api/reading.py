@@ -20,6 +20,7 @@ from fastapi import Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
+from vulcain.api._multipart import read_multipart
 from vulcain.api.bodies import (
     FilePart,
     PartValue,
@@ -73,8 +74,8 @@ async def read_body(
     max_file_bytes = request.app.state.settings.fetch_max_bytes
     kind = media_type(request)
     if kind == MULTIPART:
-        async with request.form(
-            max_files=1000, max_fields=10000, max_part_size=MAX_INLINE_BYTES
+        async with read_multipart(
+            request, max_files=1000, max_fields=10000, max_part_size=MAX_INLINE_BYTES
         ) as form:
             parts: list[tuple[str, PartValue]] = [
                 (name, _part(value)) for name, value in form.multi_items()

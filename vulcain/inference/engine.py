@@ -61,7 +61,20 @@ class FramedOutputs(dict[str, np.ndarray]):
 Progress = Callable[[bool], None]
 """Told whether a request is being worked on (``True``: prepared or run forward) or waits
 (``False``: queued for its forward pass)."""
-_Request = tuple[NetworkSpec, InferenceRequest, Progress | None, Future[Outputs], bool]
+
+
+@dataclass(frozen=True)
+class TensorRequest:
+    """Tensors already preprocessed, fed as they are: ``feeds`` by input name, each with a
+    batch dimension of 1; ``outputs`` the names to return (empty: the network's own)."""
+
+    feeds: dict[str, np.ndarray]
+    outputs: tuple[str, ...] = ()
+
+
+_Request = tuple[
+    NetworkSpec, InferenceRequest | TensorRequest, Progress | None, Future[Outputs], bool
+]
 
 
 class ShuttingDown(Exception):
@@ -76,6 +89,8 @@ class DeployResult:
 
     inputs: list[TensorSpec]
     outputs: list[str]
+    final_outputs: list[str]
+    """The network's own outputs (what it computes last): the names worth offering first."""
     acceleration: Acceleration | None = None
     """Which runtime serves a Caffe or TensorFlow network, and why (None for ONNX)."""
     runtime: str = ""
@@ -151,6 +166,7 @@ class Engine:
             return DeployResult(
                 inputs=runtime.inputs(),
                 outputs=runtime.outputs(),
+                final_outputs=runtime.final_outputs(),
                 acceleration=acceleration,
                 runtime=runtime.engine,
                 memory_bytes=model.memory_bytes,
@@ -189,18 +205,19 @@ class Engine:
     def submit(
         self,
         network: NetworkSpec,
-        request: InferenceRequest,
+        request: InferenceRequest | TensorRequest,
         progress: Progress | None = None,
         *,
         framed: bool = False,
     ) -> Future[Outputs]:
         """Start one request: ``request.inputs`` match the network's preprocessing inputs,
-        in order. ``progress`` follows it: ``True`` while it is worked on or is next in
-        line (nothing before it to prepare, no batch before it to run), ``False`` while it
-        waits behind other work.
-        The future holds the tensors of ``request.output_tensors`` or the error; its
-        callbacks run on the batcher's thread: keep them short. With ``framed``, the
-        tensors come as :class:`FramedOutputs`."""
+        in order; or a :class:`TensorRequest`, which skips decoding and preprocessing.
+        ``progress`` follows it: ``True`` while it is worked on or is next in line (nothing
+        before it to prepare, no batch before it to run), ``False`` while it waits behind
+        other work.
+        The future holds the tensors of the requested outputs or the error; its callbacks
+        run on the batcher's thread: keep them short. With ``framed`` (an
+        :class:`InferenceRequest`), the tensors come as :class:`FramedOutputs`."""
         if self._closed:
             raise ShuttingDown("the engine is stopping")
         result: Future[Outputs] = Future()
@@ -219,7 +236,7 @@ class Engine:
     def _prepare(
         self,
         network: NetworkSpec,
-        request: InferenceRequest,
+        request: InferenceRequest | TensorRequest,
         progress: Progress | None,
         result: Future[Outputs],
         framed: bool,
@@ -229,28 +246,64 @@ class Engine:
         try:
             model = self._models.get(network)
             with model.batcher.preparing():
-                started = time.perf_counter()
-                sources = [read_source(item.image.source, self._policy) for item in request.inputs]
-                read = time.perf_counter()
-                if framed:
-                    images, frame = self._located(network, sources, request)
-                    result = _framed(result, frame)
+                if isinstance(request, TensorRequest):
+                    feeds = request.feeds
+                    outputs = request.outputs or tuple(model.runtime.final_outputs())
                 else:
-                    images = [
-                        decode_region(data, item.image, self._policy.max_pixels)
-                        for data, item in zip(sources, request.inputs, strict=True)
-                    ]
-                decoded = time.perf_counter()
-                feeds = model_feeds(model, [images])
-                if model.metrics is not None:
-                    stages = model.metrics.stages
-                    stages["read"].observe(read - started)
-                    stages["decode"].observe(decoded - read)
-                    stages["preprocess"].observe(time.perf_counter() - decoded)
-                item = BatchItem(feeds, tuple(request.output_tensors), result, progress)
-                model.batcher.submit(item)
+                    feeds, frame = self._feeds(model, request, observe=True, framed=framed)
+                    outputs = tuple(request.output_tensors)
+                    if frame is not None:
+                        result = _framed(result, frame)
+                model.batcher.submit(BatchItem(feeds, outputs, result, progress))
         except Exception as error:
             result.set_exception(error)
+
+    def _feeds(
+        self, model: LoadedModel, request: InferenceRequest, *, observe: bool, framed: bool = False
+    ) -> tuple[dict[str, np.ndarray], Framing | None]:
+        """Read, decode and preprocess the images of ``request`` into ``model``'s feeds
+        (timing each stage in the model's metrics when ``observe``), with where the first
+        input lies in its image when ``framed``."""
+        started = time.perf_counter()
+        sources = [read_source(item.image.source, self._policy) for item in request.inputs]
+        read = time.perf_counter()
+        frame = None
+        if framed:
+            images, frame = self._located(model.network, sources, request)
+        else:
+            images = [
+                decode_region(data, item.image, self._policy.max_pixels)
+                for data, item in zip(sources, request.inputs, strict=True)
+            ]
+        decoded = time.perf_counter()
+        feeds = model_feeds(model, [images])
+        if observe and model.metrics is not None:
+            stages = model.metrics.stages
+            stages["read"].observe(read - started)
+            stages["decode"].observe(decoded - read)
+            stages["preprocess"].observe(time.perf_counter() - decoded)
+        return feeds, frame
+
+    def preprocess(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
+        """The tensors ``network`` would be fed for ``request``, by input name (``im_info``
+        included where the network takes it), each with a batch dimension of 1; no forward
+        pass runs. Blocks: call it from a worker thread."""
+        return self._feeds(self._models.get(network), request, observe=False)[0]
+
+    def final_outputs(self, network: NetworkSpec) -> list[str]:
+        """The network's own outputs (what a request naming none returns). Blocks: it
+        loads the network when it is not loaded."""
+        return self._models.get(network).runtime.final_outputs()
+
+    def output_examples(self, network: NetworkSpec) -> Outputs:
+        """The network's own outputs for a grey image of each input's target size, run
+        through its batcher: what their shapes and dtypes are. Blocks."""
+        model = self._models.get(network)
+        grey = [warmup_image(entry.image.target) for entry in network.preprocessing.inputs]
+        result: Future[Outputs] = Future()
+        finals = tuple(model.runtime.final_outputs())
+        model.batcher.submit(BatchItem(model_feeds(model, [grey]), finals, result))
+        return result.result()
 
     def _located(
         self, network: NetworkSpec, sources: list[bytes], request: InferenceRequest

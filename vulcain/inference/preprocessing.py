@@ -118,3 +118,18 @@ def preprocess(
         np.subtract(tensor, fit_mean(mean, spec.dimension_order, tensor.shape), out=tensor)
     im_info = (float(resized.shape[0]), float(resized.shape[1]), float(scale))
     return PreparedImage(tensor=tensor, im_info=im_info)
+
+
+def fed_shape(spec: ImagePreprocessing) -> tuple[int | None, int | None, int | None]:
+    """The shape of the tensor :func:`preprocess` makes, without the batch dimension, in
+    ``spec.dimension_order``; ``None`` for a side that follows the image (``NETWORK``)."""
+    height: int | None
+    width: int | None
+    if spec.resize_type == "NETWORK":
+        height = width = None
+    else:
+        target = spec.target
+        width, height = (target, target) if isinstance(target, int) else target
+    sides = {"C": spec.channels, "H": height, "W": width}
+    first, second, third = (sides[axis] for axis in spec.dimension_order[1:])
+    return first, second, third

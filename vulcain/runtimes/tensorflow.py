@@ -20,14 +20,14 @@ import tensorflow as tf
 from vulcain.cores import core_count
 from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import TENSORFLOW
-from vulcain.runtimes._tf_files import (
+from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
+from vulcain.runtimes.saved_model import (
     model_file,
     read_saved_model,
     serving_meta_graph,
     staged_export,
     variables_files,
 )
-from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
 
 _PLACEHOLDERS = {"Placeholder", "PlaceholderWithDefault", "PlaceholderV2"}
 # Operations left out of the names an error message suggests: weights and their plumbing.

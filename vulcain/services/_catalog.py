@@ -21,7 +21,8 @@ from vulcain.db.database import Database
 from vulcain.db.models import NetworkRow, TaskRow
 from vulcain.errors import NotFound
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.schemas import Account
+from vulcain.runtimes.base import TensorSpec
+from vulcain.schemas import Account, TaskStatus
 from vulcain.services._network_rows import find_network
 from vulcain.tasks.payloads import network_spec
 
@@ -41,6 +42,8 @@ class InferenceTarget:
     """Why the deployment failed, when it did."""
     final: bool
     """The deployment ended: nothing above changes any more, but ``public_id``."""
+    inputs: tuple[TensorSpec, ...] | None = None
+    """The tensors the network is fed, once the deployment succeeded."""
 
     @cached_property
     def known_outputs(self) -> frozenset[str]:
@@ -49,7 +52,7 @@ class InferenceTarget:
     def visible_to(self, account: Account, ref: int | str) -> bool:
         if isinstance(ref, str):
             return self.public_id == ref
-        return self.network.id == ref and self.account_id == account.id
+        return self.network.id == ref and (self.account_id == account.id or account.is_admin)
 
 
 class NetworkCatalog:
@@ -96,15 +99,17 @@ class NetworkCatalog:
         deployment = session.execute(
             select(TaskRow.status, TaskRow.error).where(TaskRow.id == row.task_id)
         ).one_or_none()
-        status, error = deployment or ("pending", None)
-        outputs = row.outputs if status == "success" else None
+        status, error = deployment or (TaskStatus.PENDING, None)
+        outputs = row.outputs if status == TaskStatus.SUCCESS else None
+        inputs = row.inputs if status == TaskStatus.SUCCESS else None
         return InferenceTarget(
             network=network_spec(row),
             account_id=row.account_id,
             public_id=row.public_id,
             outputs=None if outputs is None else tuple(outputs),
-            deployment_error=error if status == "error" else None,
-            final=status != "pending",
+            deployment_error=error if status == TaskStatus.ERROR else None,
+            final=status != TaskStatus.PENDING,
+            inputs=None if inputs is None else tuple(_tensor_spec(spec) for spec in inputs),
         )
 
     def _keep(self, target: InferenceTarget) -> InferenceTarget:
@@ -124,3 +129,14 @@ class NetworkCatalog:
             target = self._targets.pop(network_id, None)
             if target is not None and target.public_id is not None:
                 self._slugs.pop(target.public_id, None)
+
+
+def _tensor_spec(stored: dict[str, object]) -> TensorSpec:
+    """A network input as its deployment stored it (``dataclasses.asdict`` of a
+    :class:`TensorSpec`)."""
+    shape = stored.get("shape")
+    return TensorSpec(
+        name=str(stored["name"]),
+        shape=None if shape is None else tuple(shape),  # type: ignore[arg-type]
+        dtype=str(stored.get("dtype", "float32")),
+    )

@@ -12,7 +12,9 @@ from vulcain.db.database import Database
 from vulcain.inference.engine import Engine
 from vulcain.inference.settings import EngineSettings
 from vulcain.metrics import Metrics, serve_metrics
+from vulcain.services._catalog import NetworkCatalog
 from vulcain.services.accounts import AccountService
+from vulcain.services.direct import DirectInference
 from vulcain.services.networks import NetworkService
 from vulcain.services.recognition import RecognitionService
 from vulcain.services.tasks import TaskService
@@ -116,6 +118,7 @@ class Services:
         )
         self.queue = queue or open_queue(settings, self.runner)
         self.accounts = AccountService(self.db, cache_seconds=settings.auth_cache_seconds)
+        catalog = NetworkCatalog(self.db)
         self.networks = NetworkService(
             settings,
             self.db,
@@ -125,7 +128,9 @@ class Services:
             self.events,
             self.store,
             self.live,
+            catalog,
         )
+        self.direct = DirectInference(catalog, self.engine, settings.fetch_max_bytes)
         self.recognition = RecognitionService(self.db, self.networks)
         self.tasks = TaskService(settings, self.db, self.events, self.live)
         self._purge = PurgeLoop(self.db, settings)

@@ -8,31 +8,32 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 import anyio.to_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.db.models import NetworkFileRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import NewInference
+from vulcain.db.models import NetworkFileRow, NetworkRow, utcnow
+from vulcain.db.task_writes import NewInference, add_deploy_task, fail_network_tasks
 from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
 from vulcain.recognition.plan import RecognitionPlan
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
-from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._files import check_files
 from vulcain.services._inference_checks import check_image_sizes, check_request
+from vulcain.services._network_fields import check_description, check_metadata
 from vulcain.services._network_rows import find_network, to_network
-from vulcain.services._pages import check_page
-from vulcain.services._publishing import publish_network
 from vulcain.services._recognition_rows import detach_network
+from vulcain.services.blobs import claim_blobs, remove_unused_blobs
+from vulcain.services.pages import check_page
+from vulcain.services.publishing import publish_network
 from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTasks
 from vulcain.tasks.payloads import InferenceWork, encode_request
 from vulcain.tasks.queue import TaskQueue
-from vulcain.tasks.runner import DEPLOY, NETWORK_GONE
+from vulcain.tasks.runner import NETWORK_GONE
 from vulcain.tasks.settle import on_loop
 from vulcain.tasks.store import TaskStore
 
@@ -54,6 +55,7 @@ class NetworkService:
         events: TaskEvents,
         store: TaskStore,
         live: LiveTasks | None = None,
+        catalog: NetworkCatalog | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -63,7 +65,7 @@ class NetworkService:
         self._events = events
         self._store = store
         self._live = live
-        self._catalog = NetworkCatalog(db)
+        self._catalog = catalog or NetworkCatalog(db)
 
     def create(
         self,
@@ -87,6 +89,8 @@ class NetworkService:
                 "name: a network needs a name of 1 to 255 characters.",
                 fields={"name": "required, at most 255 characters"},
             )
+        check_description(self._settings, description)
+        check_metadata(self._settings, metadata)
         check_files(framework, preprocessing, files)
         staged: dict[str, StagedBlob] = {}
         committed: list[BlobInfo] = []
@@ -127,9 +131,7 @@ class NetworkService:
         metadata: dict[str, Any],
         framework: str,
     ) -> NetworkRow:
-        task = TaskRow(account_id=account.id, kind=DEPLOY, name="deploy network")
-        session.add(task)
-        session.flush()
+        task = add_deploy_task(session, account.id)
         row = NetworkRow(
             account_id=account.id,
             name=name,
@@ -172,7 +174,16 @@ class NetworkService:
 
     def update(self, account: Account, ref: int | str, changes: NetworkUpdate) -> Network:
         """Change name, description or metadata (owner, or an admin for a public network)."""
-        values = changes.model_dump(exclude_none=True)
+        # Read field by field, not dumped: a dump would recurse into unchecked metadata.
+        values = {
+            name: getattr(changes, name)
+            for name in ("name", "description", "metadata")
+            if getattr(changes, name) is not None
+        }
+        if "description" in values:
+            check_description(self._settings, values["description"])
+        if "metadata" in values:
+            check_metadata(self._settings, values["metadata"])
         with self._db.session() as session:
             row = find_network(session, account, ref)
             _check_may_change(account, row, "edit")
@@ -200,27 +211,19 @@ class NetworkService:
             detach_network(session, network_id)
             session.delete(row)
             session.flush()
-            pending = session.scalars(
-                select(TaskRow.id).where(
-                    TaskRow.network_id == network_id, TaskRow.status == "pending"
-                )
-            ).all()
-            session.execute(
-                update(TaskRow)
-                .where(TaskRow.id.in_(pending), TaskRow.status == "pending")
-                .values(status="error", error=NETWORK_GONE, update_date=utcnow())
-            )
+            failed = fail_network_tasks(session, network_id, NETWORK_GONE)
         self._catalog.forget(network_id)
         if self._live is not None:
             self._live.fail_network(network_id, NETWORK_GONE)
-        for task_id in pending:
+        for task_id in failed:
             self._events.notify(task_id)
         remove_unused_blobs(self._db, self._storage, blobs)
         self._engine.evict(network_id)
 
     def publish(self, account: Account, network_id: int, public_id: str) -> Network:
-        """Publish any network under the slug ``public_id`` (admin only; see
-        :func:`vulcain.services._publishing.publish_network` for the slug rules)."""
+        """Publish any network under the slug ``public_id`` (admin only, who sees every
+        network, see :func:`vulcain.services._network_rows.find_network`; see
+        :func:`vulcain.services.publishing.publish_network` for the slug rules)."""
         if not account.is_admin:
             raise Forbidden("Only an admin account can publish a network.")
         network = publish_network(self._db, network_id, public_id)

@@ -28,8 +28,6 @@ from vulcain.recognition.schemas import (
 )
 from vulcain.schemas import Account, InferenceRequest
 from vulcain.services._network_rows import find_network
-from vulcain.services._pages import check_page
-from vulcain.services._publishing import PUBLIC_ID
 from vulcain.services._recognition_rows import (
     find_spec,
     to_public_spec,
@@ -39,6 +37,8 @@ from vulcain.services._recognition_rows import (
     version_rows,
 )
 from vulcain.services.networks import NetworkService
+from vulcain.services.pages import check_page
+from vulcain.services.publishing import PUBLIC_ID
 
 
 class RecognitionService:

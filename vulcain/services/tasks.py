@@ -16,7 +16,7 @@ from vulcain.db.database import Database
 from vulcain.db.models import TaskRow
 from vulcain.errors import NotFound
 from vulcain.schemas import Account
-from vulcain.services._pages import check_page
+from vulcain.services.pages import check_page
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTask, LiveTasks
 from vulcain.tasks.views import TaskView

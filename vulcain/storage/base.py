@@ -108,7 +108,7 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the blob; nothing happens when it does not exist. Callers decide whether
-        a blob is still used (see :mod:`vulcain.services._blobs`)."""
+        a blob is still used (see :mod:`vulcain.services.blobs`)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the store holds (connections, caches, temporary files)."""

@@ -27,7 +27,7 @@ from vulcain.frameworks import CONVERTED_FILE
 from vulcain.inference.acceleration import Acceleration, converted_spec
 from vulcain.inference.engine import DeployResult, Engine
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.services._blobs import claim_blobs, remove_unused_blobs
+from vulcain.services.blobs import claim_blobs, remove_unused_blobs
 from vulcain.storage.base import BlobStore, StagedBlob
 
 log = logging.getLogger(__name__)

@@ -63,6 +63,6 @@ def network_spec(row: NetworkRow) -> NetworkSpec:
     return NetworkSpec(
         id=row.id,
         framework=row.framework,
-        preprocessing=Preprocessing.model_validate(row.preprocessing),
+        preprocessing=Preprocessing.from_stored(row.preprocessing),
         files={file.name: file.sha256 for file in row.files},
     )

@@ -14,19 +14,19 @@ import time
 from concurrent.futures import Future
 from dataclasses import asdict
 from functools import partial
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, selectinload
 
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import TaskEnd
+from vulcain.db.task_writes import TaskEnd, finish_task
 from vulcain.errors import VulcainError
 from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
 from vulcain.recognition.results import recognition_data
+from vulcain.schemas import TaskKind, TaskStatus
 from vulcain.storage.base import BlobStore
 from vulcain.tasks._converted import keep_conversion
 from vulcain.tasks.events import TaskEvents
@@ -38,8 +38,6 @@ from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
-DEPLOY = "deploy"
-INFERENCE = "inference"
 INTERNAL_ERROR = "The task failed because of an internal error; the server log has the details."
 NETWORK_GONE = "The network was deleted before the task ran."
 REQUEST_GONE = "The stored inference request is gone (the server stopped); send the request again."
@@ -177,7 +175,7 @@ class TaskRunner:
         if live is not None and self._live is not None:
             self._live.stored(live, isinstance(written, str))
         if isinstance(written, str) and self._metrics is not None:
-            outcome = "error" if end.error is not None else "success"
+            outcome = TaskStatus.ERROR if end.error is not None else TaskStatus.SUCCESS
             self._metrics.tasks.labels(written, outcome).inc()
         self._events.notify(task_id)
         if then is not None:
@@ -195,7 +193,7 @@ class TaskRunner:
     def _load(self, session: Session, task_id: int) -> tuple[NetworkSpec, InferenceWork | None]:
         """The task's network and, for an inference, its work."""
         task = session.get(TaskRow, task_id)
-        if task is None or task.status != "pending":
+        if task is None or task.status != TaskStatus.PENDING:
             raise _Skip
         network = (
             session.get(NetworkRow, task.network_id, options=[selectinload(NetworkRow.files)])
@@ -205,7 +203,7 @@ class TaskRunner:
         if network is None:
             raise VulcainError(NETWORK_GONE)
         spec = network_spec(network)
-        if task.kind == DEPLOY:
+        if task.kind == TaskKind.DEPLOY:
             return spec, None
         stored = session.get(InferenceRequestRow, task_id)
         if stored is None:
@@ -221,7 +219,8 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                written = _write(session, task_id, {"inputs": inputs, **kept.data})
+                data = {"inputs": inputs, "outputs": result.final_outputs, **kept.data}
+                written = finish_task(session, task_id, data=data)
                 if written:
                     session.execute(
                         update(NetworkRow)
@@ -233,7 +232,7 @@ class TaskRunner:
             if not written:
                 kept.drop(self._db, self._storage)
         if written and self._metrics is not None:
-            self._metrics.tasks.labels(DEPLOY, "success").inc()
+            self._metrics.tasks.labels(TaskKind.DEPLOY, TaskStatus.SUCCESS).inc()
         self._events.notify(task_id)
 
 
@@ -296,15 +295,6 @@ def _task_data(work: InferenceWork, outputs: Outputs) -> bytes:
         return encode_tensors(work.request.output_tensors, outputs)
     framing = outputs.framing if isinstance(outputs, FramedOutputs) else None
     return recognition_data(work.recognition, outputs, framing)
-
-
-def _write(session: Session, task_id: int, data: dict[str, Any]) -> bool:
-    result = session.execute(
-        update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.status == "pending")
-        .values(status="success", error=None, data=data, update_date=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _message(task_id: int, error: BaseException, request_id: str | None = None) -> str:

@@ -23,7 +23,8 @@ from vulcain.api.docs import request_body
 from vulcain.api.ids import parse_id, private_ref
 from vulcain.api.models import TaskCreated
 from vulcain.api.reading import read_body
-from vulcain.api.responses import json_response, task_response
+from vulcain.api.responses import json_response
+from vulcain.api.tensors import NPY, NPZ, task_answer
 from vulcain.errors import BadRequest, NotFound
 from vulcain.logs import CURRENT_REQUEST
 from vulcain.schemas import InferenceRequest, Task
@@ -86,7 +87,7 @@ async def infer(request: Request) -> Response:
         observed.task_id, observed.network = task_id, str(ref)
     if wait is None:
         return json_response({"task_id": task_id})
-    return task_response(await services.tasks.wait(account, task_id, wait))
+    return task_answer(request, await services.tasks.wait(account, task_id, wait))
 
 
 async def get_task(request: Request) -> Response:
@@ -99,8 +100,8 @@ async def get_task(request: Request) -> Response:
         raise NotFound(f"There is no task {text!r} among yours: task ids are integers.")
     wait = wait_parameter(request)
     if wait:
-        return task_response(await services.tasks.wait(account, task_id, wait))
-    return task_response(await services.tasks.get(account, task_id))
+        return task_answer(request, await services.tasks.wait(account, task_id, wait))
+    return task_answer(request, await services.tasks.get(account, task_id))
 
 
 def install(app: FastAPI, prefix: str) -> None:
@@ -115,6 +116,15 @@ def install(app: FastAPI, prefix: str) -> None:
 
 
 documented = APIRouter()
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_TENSOR_FILES = {
+    200: {
+        "description": "With Accept: application/x-npz (every tensor) or application/x-npy "
+        "(the one tensor), a successful inference task answers its tensors as that NumPy "
+        "file; otherwise, and for a task that is pending or failed, the JSON task object.",
+        "content": {NPZ: _BINARY, NPY: _BINARY},
+    }
+}
 Wait = Annotated[float | None, Query(ge=0, description=WAIT_INFERENCE)]
 _INFERENCE_ANSWER = "``{task_id}``; with ``wait``, the task object (finished or still pending)"
 
@@ -125,6 +135,7 @@ _INFERENCE_ANSWER = "``{task_id}``; with ``wait``, the task object (finished or 
     response_model=TaskCreated | Task,
     summary="Run inference on a public network",
     response_description=_INFERENCE_ANSWER,
+    responses=_TENSOR_FILES,
     openapi_extra=request_body(InferenceRequest, files=True),
 )
 async def infer_public_network(
@@ -139,6 +150,7 @@ async def infer_public_network(
     response_model=TaskCreated | Task,
     summary="Run inference on one of your networks",
     response_description=_INFERENCE_ANSWER,
+    responses=_TENSOR_FILES,
     openapi_extra=request_body(InferenceRequest, files=True),
 )
 async def infer_network(
@@ -147,7 +159,13 @@ async def infer_network(
     return await infer(request)
 
 
-@documented.get("/tasks/{task_id}", tags=["tasks"], response_model=Task, summary="Retrieve a task")
+@documented.get(
+    "/tasks/{task_id}",
+    tags=["tasks"],
+    response_model=Task,
+    summary="Retrieve a task",
+    responses=_TENSOR_FILES,
+)
 async def retrieve_task(
     task_id: str,
     request: Request,

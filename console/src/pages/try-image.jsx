@@ -1,0 +1,319 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+import { api, followTask } from '../api.js';
+import { duration, milliseconds } from '../format.js';
+import { ErrorBox, FieldError } from './common.jsx';
+import { TensorResult } from './tensor-result.jsx';
+
+const CORNERS = ['xmin', 'ymin', 'xmax', 'ymax'];
+
+function clamp(value) {
+  return Math.min(1, Math.max(0, value));
+}
+
+/** The image with the region drawn on it; dragging on it draws a new region. */
+function ImageWithBox({ src, box, onBox }) {
+  const frame = useRef(null);
+  const start = useRef(null);
+  const at = (event) => {
+    const rect = frame.current.getBoundingClientRect();
+    return {
+      x: clamp((event.clientX - rect.left) / rect.width),
+      y: clamp((event.clientY - rect.top) / rect.height),
+    };
+  };
+  const drag = (event) => {
+    if (!start.current) return;
+    const point = at(event);
+    const from = start.current;
+    onBox({
+      xmin: Math.min(from.x, point.x),
+      ymin: Math.min(from.y, point.y),
+      xmax: Math.max(from.x, point.x),
+      ymax: Math.max(from.y, point.y),
+    });
+  };
+  return (
+    <div
+      class="image-frame"
+      ref={frame}
+      data-testid="image-frame"
+      onPointerDown={(event) => {
+        event.preventDefault();
+        frame.current.setPointerCapture(event.pointerId);
+        start.current = at(event);
+      }}
+      onPointerMove={drag}
+      onPointerUp={(event) => {
+        drag(event);
+        start.current = null;
+      }}
+    >
+      <img src={src} alt="The image to run the network on" draggable={false} />
+      {box && (
+        <div
+          class="box"
+          aria-hidden="true"
+          style={{
+            left: `${box.xmin * 100}%`,
+            top: `${box.ymin * 100}%`,
+            width: `${(box.xmax - box.xmin) * 100}%`,
+            height: `${(box.ymax - box.ymin) * 100}%`,
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function round(value) {
+  return Math.round(value * 1000) / 1000;
+}
+
+export function TryImage({ network, path, outputs }) {
+  const [source, setSource] = useState('file');
+  const [file, setFile] = useState(null);
+  const [preview, setPreview] = useState(null);
+  const [url, setUrl] = useState('');
+  const [useBox, setUseBox] = useState(false);
+  const [box, setBox] = useState({ xmin: 0, ymin: 0, xmax: 1, ymax: 1 });
+  const [chosen, setChosen] = useState(outputs.slice(0, 1));
+  const [others, setOthers] = useState('');
+  const [k, setK] = useState(5);
+  const [running, setRunning] = useState(false);
+  const [task, setTask] = useState(null);
+  const [roundTrip, setRoundTrip] = useState(null);
+  const [error, setError] = useState(null);
+  const [errors, setErrors] = useState({});
+
+  useEffect(() => setChosen(outputs.slice(0, 1)), [outputs.join('\n')]);
+  useEffect(() => {
+    if (!file) return setPreview(null);
+    const objectUrl = URL.createObjectURL(file);
+    setPreview(objectUrl);
+    return () => URL.revokeObjectURL(objectUrl);
+  }, [file]);
+
+  const names = [
+    ...chosen,
+    ...others
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  ];
+  const imageSrc = source === 'file' ? preview : url.trim() || null;
+
+  const run = async (event) => {
+    event.preventDefault();
+    setError(null);
+    setErrors({});
+    setTask(null);
+    setRunning(true);
+    const started = performance.now();
+    try {
+      const region = useBox ? Object.fromEntries(CORNERS.map((c) => [c, Number(box[c])])) : null;
+      let answer;
+      if (source === 'file') {
+        const form = new FormData();
+        if (file) form.append('inputs[0]image.source', file, file.name);
+        if (region)
+          for (const corner of CORNERS) form.append(`inputs[0]image.bbox.${corner}`, String(region[corner]));
+        for (const name of names) form.append('output_tensors', name);
+        answer = await api('POST', `${path}/inference`, { form, query: { wait: 30 } });
+      } else {
+        const image = { source: url.trim() };
+        if (region) image.bbox = region;
+        answer = await api('POST', `${path}/inference`, {
+          json: { inputs: [{ image }], output_tensors: names },
+          query: { wait: 30 },
+        });
+      }
+      const done = await followTask(answer.id, setTask);
+      setRoundTrip(performance.now() - started);
+      setTask(done);
+    } catch (failure) {
+      setError(failure);
+      setErrors(failure.fields || {});
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const sourceError = errors['inputs[0].image.source'] || errors['inputs'] || errors['inputs[0].image'];
+  const boxError = Object.entries(errors)
+    .filter(([key]) => key.startsWith('inputs[0].image.bbox'))
+    .map(([key, message]) => `${key.replace('inputs[0].image.bbox.', '')}: ${message}`)
+    .join('; ');
+
+  return (
+    <section aria-labelledby="try-heading" class="try">
+      <h2 id="try-heading">Try an image</h2>
+      <form onSubmit={run} class="try-layout">
+        <div>
+          <div role="radiogroup" aria-label="Image source" class="mode">
+            <label>
+              <input
+                type="radio"
+                name="source"
+                checked={source === 'file'}
+                onChange={() => setSource('file')}
+              />
+              Upload a file
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="source"
+                checked={source === 'url'}
+                onChange={() => setSource('url')}
+              />
+              Image URL
+            </label>
+          </div>
+          {source === 'file' ? (
+            <label for="image-file">
+              Image file
+              <input
+                id="image-file"
+                type="file"
+                accept="image/*"
+                onChange={(event) => setFile(event.currentTarget.files[0] || null)}
+                aria-describedby={sourceError ? 'image-error' : undefined}
+              />
+            </label>
+          ) : (
+            <label for="image-url">
+              Image URL
+              <input
+                id="image-url"
+                type="url"
+                placeholder="https://example.com/cat.jpg"
+                value={url}
+                onInput={(event) => setUrl(event.currentTarget.value)}
+                aria-describedby={sourceError ? 'image-error' : undefined}
+              />
+            </label>
+          )}
+          <FieldError id="image-error" message={sourceError} />
+
+          <fieldset>
+            <legend>Output tensors</legend>
+            {outputs.map((name) => (
+              <label key={name} for={`output-${name}`}>
+                <input
+                  id={`output-${name}`}
+                  type="checkbox"
+                  checked={chosen.includes(name)}
+                  onChange={(event) =>
+                    setChosen(
+                      event.currentTarget.checked
+                        ? [...chosen, name]
+                        : chosen.filter((other) => other !== name),
+                    )
+                  }
+                />
+                <code>{name}</code>
+              </label>
+            ))}
+            <label for="other-outputs">
+              {outputs.length
+                ? 'Other layers or tensors (comma-separated)'
+                : 'Tensor names (comma-separated)'}
+              <input
+                id="other-outputs"
+                value={others}
+                onInput={(event) => setOthers(event.currentTarget.value)}
+                placeholder="e.g. conv1, pool1"
+                aria-invalid={errors.output_tensors ? 'true' : undefined}
+                aria-describedby={errors.output_tensors ? 'outputs-error' : undefined}
+              />
+            </label>
+            <FieldError id="outputs-error" message={errors.output_tensors} />
+          </fieldset>
+          <label for="top-k">
+            Top k (for vectors)
+            <input
+              id="top-k"
+              type="number"
+              min="1"
+              max="1000"
+              value={k}
+              onInput={(event) => setK(Number(event.currentTarget.value) || 1)}
+            />
+          </label>
+          <button
+            type="submit"
+            disabled={running || names.length === 0}
+            aria-busy={running ? 'true' : undefined}
+          >
+            Run
+          </button>
+        </div>
+        <div>
+          <label for="use-box">
+            <input
+              id="use-box"
+              type="checkbox"
+              role="switch"
+              checked={useBox}
+              onChange={(event) => setUseBox(event.currentTarget.checked)}
+            />
+            Only a region of the image (drag on the image, or type its corners as fractions of its size)
+          </label>
+          {imageSrc && (
+            <ImageWithBox
+              src={imageSrc}
+              box={useBox ? box : null}
+              onBox={(drawn) => {
+                setUseBox(true);
+                setBox(drawn);
+              }}
+            />
+          )}
+          {useBox && (
+            <fieldset class="grid corners">
+              <legend>Region</legend>
+              {CORNERS.map((corner) => (
+                <label key={corner} for={`box-${corner}`}>
+                  {corner}
+                  <input
+                    id={`box-${corner}`}
+                    type="number"
+                    min="0"
+                    max="1"
+                    step="0.01"
+                    value={round(box[corner])}
+                    onInput={(event) => setBox({ ...box, [corner]: event.currentTarget.value })}
+                  />
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <FieldError id="box-error" message={boxError} />
+        </div>
+      </form>
+
+      <ErrorBox error={error} />
+      <div aria-live="polite" data-testid="result">
+        {task && task.status === 'pending' && <p aria-busy="true">Task {task.id} is running…</p>}
+        {task && task.status === 'error' && (
+          <p class="error" role="alert">
+            <strong>Task {task.id} failed:</strong> {task.error}
+          </p>
+        )}
+        {task && task.status === 'success' && (
+          <>
+            <h3>Result of task {task.id}</h3>
+            <p class="timing" data-testid="timing">
+              On the server: {duration(task.create_date, task.update_date)} (from the request to the stored
+              result); round trip from this page: {milliseconds(roundTrip)}.
+            </p>
+            {task.data.tensors.map((tensor, index) => (
+              <TensorResult key={`${index}-${tensor.name}`} tensor={tensor} k={k} taskId={task.id} />
+            ))}
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
