@@ -176,3 +176,31 @@ def test_no_module_imports_a_private_module_of_another_package():
             ):
                 offenders.append(f"{relative}:{line}: {module}")
     assert offenders == []
+
+
+NETWORK_LAYERS = (
+    "vulcain/api",
+    "vulcain/services",
+    "vulcain/tasks",
+    "vulcain/db",
+    "vulcain/client",
+)
+"""Where the uploaded thing is a network (docs/architecture.md, "Words"); ``vulcain/api/v2``
+speaks the Open Inference Protocol, whose word is "model"."""
+
+
+def test_the_api_and_the_services_name_nothing_after_a_model():
+    offenders = []
+    for path in repository_files():
+        relative = path.relative_to(ROOT).as_posix()
+        if (
+            path.suffix != ".py"
+            or not relative.startswith(NETWORK_LAYERS)
+            or relative.startswith("vulcain/api/v2/")
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            is_definition = isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_definition and "model" in node.name.lower():
+                offenders.append(f"{relative}:{node.lineno}: {node.name}")
+    assert offenders == []
