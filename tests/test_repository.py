@@ -24,11 +24,24 @@ MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 REPOSITORY_PATH = re.compile(r"`((?:vulcain|tests|benchmarks|docs)/[\w./-]*)`")
 
 
+NOT_SOURCES = {".git", ".venv", "node_modules", "data", "build", "dist", "__pycache__"}
+NOT_SOURCES |= {".pytest_cache", ".ruff_cache", ".mypy_cache"}
+"""Folders of a working tree that are not part of the repository (when git cannot say)."""
+
+
 def repository_files() -> list[Path]:
-    """The files under version control (what a clone holds)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.decode()
+    """The files under version control (what a clone holds); outside a git checkout, the
+    tree without the folders tools and runs create."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        return [
+            path
+            for path in ROOT.rglob("*")
+            if path.is_file() and not NOT_SOURCES & set(path.relative_to(ROOT).parts)
+        ]
     return [ROOT / name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
