@@ -40,12 +40,12 @@ class ImageInput:
     ) -> None:
         self.upload: bytes | IO[bytes] | None = None
         self.source: str | None = None
-        if hasattr(source, "read"):
-            self.upload = source  # type: ignore[assignment]
-        elif isinstance(source, str) and source.startswith((*URL_PREFIXES, DATA_URI_PREFIX)):
+        if isinstance(source, str) and source.startswith((*URL_PREFIXES, DATA_URI_PREFIX)):
             self.source = source
         elif isinstance(source, bytes | bytearray | memoryview | str):
             self._set_raw(source, encoding)
+        elif hasattr(source, "read"):
+            self.upload = source
         else:
             raise TypeError(
                 f"ImageInput source must be a URL, a binary file object or bytes, "

@@ -27,6 +27,11 @@ class EngineSettings:
     """Copies loaded of a network whose runtime runs one forward at a time (0: one per
     core), so that forward passes can run side by side."""
     preprocess_threads: int
+    max_polygon_points: int
+    """Most points of a request's polygon (the API refuses more; tasks stored before are
+    refused here)."""
+    image_cpu_seconds: float
+    """CPU time one image's decoding and region may take on its preparation thread."""
     accelerate: str
     """``auto``: a Caffe or TensorFlow network is converted to ONNX at deployment and
     served by onnxruntime when it gives the same tensors; ``off``: never (networks already
@@ -44,5 +49,7 @@ class EngineSettings:
             max_queue_delay_ms=settings.max_queue_delay_ms,
             model_copies=settings.model_copies,
             preprocess_threads=settings.workers,
+            max_polygon_points=settings.max_polygon_points,
+            image_cpu_seconds=settings.image_cpu_seconds,
             accelerate=settings.accelerate,
         )
