@@ -44,7 +44,7 @@ class TensorInfo:
 
 
 @dataclass(frozen=True)
-class ModelDescription:
+class NetworkDescription:
     """What a network takes and gives, once deployed."""
 
     target: InferenceTarget
@@ -88,7 +88,7 @@ class DirectInference:
         }
         return [FedTensor(name, tensor, orders.get(name)) for name, tensor in feeds.items()]
 
-    async def describe(self, account: Account, ref: int | str) -> ModelDescription:
+    async def describe(self, account: Account, ref: int | str) -> NetworkDescription:
         """The network's inputs and own outputs; the outputs' shapes are learnt from one
         forward pass of a grey image the first time (loading the network when it is not
         loaded). :class:`vulcain.errors.BadRequest` while it is not deployed."""
@@ -105,7 +105,7 @@ class DirectInference:
                 for name, array in examples.items()
             ]
             self._outputs[network.id] = outputs
-        return ModelDescription(target, _inputs(target), outputs)
+        return NetworkDescription(target, _inputs(target), outputs)
 
     async def infer_images(
         self,
