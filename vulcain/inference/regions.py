@@ -141,7 +141,8 @@ def mask_polygon(
         ],
         dtype=np.int32,
     )
-    mask = np.zeros(cropped.shape[:2], dtype=np.uint8)
+    crop_height, crop_width = cropped.shape[:2]
+    mask = np.zeros((crop_height, crop_width), dtype=np.uint8)
     rows = max(1, _BAND_CELLS // len(vertices))
     for top in range(0, mask.shape[0], rows):
         check()

@@ -22,7 +22,8 @@ from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
 from vulcain.db.task_writes import TaskEnd, finish_task
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs, ShuttingDown
+from vulcain.inference.budget import ShuttingDown
+from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
 from vulcain.recognition.results import recognition_data
