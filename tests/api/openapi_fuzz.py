@@ -103,8 +103,8 @@ def fuzz(
         operation = result.ok()
         path_names = {parameter.name for parameter in operation.path_parameters}
         fixed = {name: value for name, value in real_ids.items() if name in path_names}
-        if operation.method.upper() == "DELETE":
-            fixed = {}  # deleting the real network would leave nothing to infer on
+        if operation.method.upper() == "DELETE" or operation.path.endswith("/publish"):
+            fixed = {}  # deleting or renaming the real network would leave it out of reach
         media_types = [body.media_type for body in operation.body] or [None]
         strategies = [
             operation.as_strategy(mode, headers=auth, path_parameters=ids, media_type=media)
