@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     take; past it the inference fails with an error instead of holding a preparation
     thread, which every network shares."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
-    """Time limit to download an image from a URL."""
+    """Time limit of the whole fetch of an image URL: resolving its host name, connecting,
+    its headers, its body and its redirects, together."""
     broker_url: str = ""
     """Celery broker (``amqp://user:pass@host:5672/vhost`` or ``redis://host:6379/0``) that
     carries tasks to ``vulcain worker`` processes; empty runs tasks on in-process threads."""
