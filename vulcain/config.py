@@ -17,7 +17,13 @@ from vulcain.json_values import MAX_JSON_DEPTH
 
 
 class Settings(BaseSettings):
-    """Every setting of Vulcain (DESIGN.md section 5). Field ``x`` is ``VULCAIN_X``."""
+    """Every setting of Vulcain. Field ``x`` is ``VULCAIN_X``.
+
+    The one place a default is written: the parts configured from settings
+    (:class:`~vulcain.inference.settings.EngineSettings`,
+    :class:`~vulcain.inference.sources.FetchPolicy`, the storage, the queues) take their
+    values from here, and the README's settings table lists these fields with these
+    defaults (``tests/test_settings_table.py`` checks it)."""
 
     model_config = SettingsConfigDict(
         env_prefix="VULCAIN_",
@@ -43,6 +49,8 @@ class Settings(BaseSettings):
     """Threads of the in-process task queue (deployments and inferences)."""
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
     """Largest request body accepted; larger bodies answer 413."""
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Longest a request body may pause (no byte arriving) before the request answers 408."""
     max_description_chars: int = Field(default=4096, ge=0)
     """Longest ``description`` of a network, in characters; longer answers 400."""
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
@@ -113,6 +121,9 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
     """Time limit of the whole fetch of an image URL: resolving its host name, connecting,
     its headers, its body and its redirects, together."""
+    max_image_pixels: int = Field(default=100_000_000, gt=0)
+    """Most pixels (width times height) an image may have; checked in its header, before
+    it is decoded."""
     broker_url: str = ""
     """Celery broker (``amqp://user:pass@host:5672/vhost`` or ``redis://host:6379/0``) that
     carries tasks to ``vulcain worker`` processes; empty runs tasks on in-process threads."""

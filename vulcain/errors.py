@@ -48,6 +48,12 @@ class UnsupportedMediaType(VulcainError):
     status_code = 415
 
 
+class RequestTimeout(VulcainError):
+    """The client stopped sending its request body."""
+
+    status_code = 408
+
+
 class TooManyRequests(VulcainError):
     """The caller holds as many requests of one kind at once as it may (long-polls)."""
 

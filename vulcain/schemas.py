@@ -52,7 +52,7 @@ def _upper(value: object) -> object:
 
 
 class ImagePreprocessing(BaseModel):
-    """How one image input is turned into a tensor (DESIGN.md section 2)."""
+    """How one image input is turned into a tensor (docs/preprocessing.md)."""
 
     model_config = _INPUT
 

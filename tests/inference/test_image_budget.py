@@ -13,10 +13,10 @@ import pytest
 
 from tests import builders
 from tests.inference.test_engine import image_spec, make_network, png, request, sample_image
+from tests.settings import engine_settings
 from vulcain.errors import ImageError
 from vulcain.inference.budget import ShuttingDown
 from vulcain.inference.engine import Engine
-from vulcain.inference.settings import EngineSettings
 
 
 def many_sided(points: int, seed: int = 0) -> list[dict[str, float]]:
@@ -33,9 +33,7 @@ def network(tmp_path: Path):
 
 
 def engine(tmp_path: Path, blobs: dict[str, Path], **settings: object) -> Engine:
-    return Engine(
-        EngineSettings(tmp_path / "engine", preprocess_threads=1, **settings), blobs.__getitem__
-    )
+    return Engine(engine_settings(tmp_path, workers=1, **settings), blobs.__getitem__)
 
 
 def test_a_polygon_over_its_budget_fails_and_frees_the_thread_for_others(tmp_path, network):

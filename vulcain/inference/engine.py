@@ -15,11 +15,12 @@ name that slips through fails in the runtime, for that request only.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import SimpleQueue
 
@@ -30,7 +31,7 @@ from vulcain.cores import core_count
 from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
-from vulcain.inference.batching import BatchItem
+from vulcain.inference.batching import BatchItem, batch_axes
 from vulcain.inference.budget import ImageBudget, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
@@ -45,6 +46,8 @@ Outputs = dict[str, np.ndarray]
 Progress = Callable[[bool], None]
 """Told whether a request is being worked on (``True``: prepared or run forward) or waits
 (``False``: queued for its forward pass)."""
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class DeployResult:
     memory_bytes: int = 0
     """What the reference runtime's copies took in resident memory, together."""
     copies: int = 1
+    unbatched_outputs: list[str] = field(default_factory=list)
+    """The network's own outputs that do not scale with the batch: requests asking for one
+    of them run alone."""
 
 
 class Engine:
@@ -94,7 +100,7 @@ class Engine:
         cv2.setNumThreads(core_count())
         self.settings = settings
         self._metrics = metrics
-        self._policy = settings.fetch_policy()
+        self._policy = settings.fetch
         self._models = ModelCache(
             settings.work_dir / "models",
             blob_path,
@@ -150,6 +156,7 @@ class Engine:
                 runtime=runtime.engine,
                 memory_bytes=model.memory_bytes,
                 copies=len(model.runtimes),
+                unbatched_outputs=model.batcher.unbatched_outputs,
             )
         finally:
             if self._metrics is not None:
@@ -174,8 +181,9 @@ class Engine:
                 )
         warmup = [warmup_image(entry.image.target) for entry in model.network.preprocessing.inputs]
         feeds = model_feeds(model, [warmup])
-        for copy in model.runtimes:
-            copy.forward(feeds, runtime.final_outputs())
+        results = [copy.forward(feeds, runtime.final_outputs()) for copy in model.runtimes]
+        if model.batcher.batches:
+            _learn_batch_axes(model, warmup, results[0])
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
         """Run one request and wait for its tensors."""
@@ -295,3 +303,29 @@ class Engine:
         for thread in self._preparers:
             thread.join()
         self._models.clear(dropping=ShuttingDown("the engine stopped before this request"))
+
+
+def _learn_batch_axes(model: LoadedModel, warmup: list[np.ndarray], alone: Outputs) -> None:
+    """Run the warm-up images in a batch of two (beside other images) and tell the batcher
+    which of the network's outputs scale with the batch (those ``alone`` has for one item)."""
+    other = [
+        warmup_image(entry.image.target, value=200) for entry in model.network.preprocessing.inputs
+    ]
+    try:
+        two = model.runtime.forward(model_feeds(model, [warmup, other]), list(alone))
+    except Exception as error:  # the network cannot run a batch at all
+        logger.info(
+            "network %s runs one image at a time: a batch failed (%s)", model.network.id, error
+        )
+        model.batcher.run_alone()
+        model.batcher.learn(dict.fromkeys(alone, False))
+        return
+    axes = batch_axes(alone, two, 2)
+    model.batcher.learn(axes)
+    unbatched = sorted(name for name, batched in axes.items() if not batched)
+    if unbatched:
+        logger.info(
+            "network %s: outputs %s do not scale with the batch; requests for them run alone",
+            model.network.id,
+            ", ".join(unbatched),
+        )

@@ -59,7 +59,7 @@ def model_feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> di
     return feeds
 
 
-def warmup_image(target: tuple[int, int] | int) -> np.ndarray:
+def warmup_image(target: tuple[int, int] | int, value: int = 127) -> np.ndarray:
     """A grey image of the target size, for a warm-up pass."""
     width, height = (target, target) if isinstance(target, int) else target
-    return np.full((height, width, 3), 127, dtype=np.uint8)
+    return np.full((height, width, 3), value, dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""Step 2 of DESIGN.md section 2: the part of an image a request asks for.
+"""Step 2 of docs/preprocessing.md: the part of an image a request asks for.
 
 ``crop_uniform_background`` trims borders first, then ``bbox`` crops, then ``polygon``
 crops to its bounding box and paints what lies outside it white. Relative coordinates
@@ -119,7 +119,8 @@ def trim_uniform_background(image: np.ndarray) -> np.ndarray:
     background is returned whole."""
     height, width = image.shape[:2]
     corner = tuple(float(value) for value in np.atleast_1d(image[0, 0])) + (0.0,) * 3
-    difference = cv2.absdiff(image, corner[:4])
+    # A 4-tuple is a cv::Scalar to OpenCV (one value per channel), which its stubs omit.
+    difference = cv2.absdiff(image, corner[:4])  # type: ignore[call-overload]  # see above
     foreground = cv2.threshold(difference, BACKGROUND_TOLERANCE, 1, cv2.THRESH_BINARY)[1]
     flat = foreground.reshape(height, -1)
     rows = np.flatnonzero(cv2.reduce(flat, 1, cv2.REDUCE_MAX))

@@ -12,7 +12,7 @@ they were ever reached.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -126,7 +126,7 @@ def install(app: FastAPI, prefix: str) -> None:
 
 documented = APIRouter()
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
-_TENSOR_FILES = {
+_TENSOR_FILES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "With Accept: application/x-npz (every tensor) or application/x-npy "
         "(the one tensor), a successful inference task answers its tensors as that NumPy "
