@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.settings import fetch_policy
 from vulcain.errors import FetchError
-from vulcain.inference.sources import FetchPolicy, read_source
+from vulcain.inference.sources import read_source
 
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 40\r\n\r\n"
 BODY = b"\xff" * 40
@@ -65,7 +66,7 @@ def trickling(request: pytest.FixtureRequest) -> Iterator[Trickle]:
 
 
 def test_a_server_trickling_its_answer_is_given_up_at_the_limit(trickling: Trickle):
-    policy = FetchPolicy(allow_hosts=("127.0.0.1",), timeout_s=1.0)
+    policy = fetch_policy(fetch_allow_hosts="127.0.0.1", fetch_timeout_seconds=1.0)
     with pytest.raises(FetchError, match=r"took longer than 1 s"):
         read_source(f"http://127.0.0.1:{trickling.port}/image.jpg", policy)
     assert trickling.sent < len(trickling.trickled), "the fetch waited for all it trickled"
@@ -84,7 +85,7 @@ def test_a_resolver_that_does_not_answer_is_given_up_at_the_limit(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", hanging)
     try:
         with pytest.raises(FetchError, match=r"took longer than 0\.5 s"):
-            read_source("http://slow-dns.test/image.jpg", FetchPolicy(timeout_s=0.5))
+            read_source("http://slow-dns.test/image.jpg", fetch_policy(fetch_timeout_seconds=0.5))
         assert not released.is_set()
     finally:
         released.set()
