@@ -61,7 +61,12 @@ def open_queue(settings: Settings, runner: TaskRunner) -> TaskQueue:
         from vulcain.tasks.celery_queue import CeleryQueue
 
         return CeleryQueue(settings)
-    return InProcessQueue(settings.workers, runner.start, runner.begin_inference)
+    return InProcessQueue(
+        settings.workers,
+        runner.start,
+        runner.begin_inference,
+        retry_seconds=settings.task_resubmit_seconds,
+    )
 
 
 class Services:

@@ -305,7 +305,8 @@ class NetworkService:
 
     def _submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         """Hand the committed task to the queue. If that fails the task stays pending in
-        the database and is recovered at the next start, so the caller still succeeds."""
+        the database, so the caller still succeeds: the queue submits it again later (the
+        broker's resubmit, the in-process queue's retry), or the next start recovers it."""
         try:
             self._queue.submit(task_id, work)
         except Exception:
