@@ -17,7 +17,7 @@ import vulcain
 from vulcain.api.console import install_console
 from vulcain.api.docs import install_docs
 from vulcain.api.errors import install_error_handlers
-from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
+from vulcain.api.middleware import RequestBodyMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.observe import RequestObserver
 from vulcain.api.routes import (
@@ -109,7 +109,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_docs(app, API_PREFIX, _BODY_MODELS)
     install_console(app)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        read_timeout=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(RequestObserver, metrics=services.metrics, access_log=settings.access_log)
     return app

@@ -13,6 +13,8 @@ document it and answer the same.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
@@ -31,9 +33,11 @@ from vulcain.api.v2.models import (
     ModelReady,
     Ready,
     ServerMetadata,
+    TensorMetadata,
 )
 from vulcain.errors import NotFound, VulcainError
 from vulcain.services import Services
+from vulcain.services.direct import TensorInfo
 
 PREFIX = "/v2"
 TAG = "Open Inference Protocol (v2)"
@@ -129,9 +133,11 @@ async def _metadata(request: Request, services: Services, name: str) -> ModelMet
     account = await request_account(request)
     described = await services.direct.describe(account, model_ref(name))
 
-    def tensors(infos: list) -> list[dict]:
+    def tensors(infos: list[TensorInfo]) -> list[TensorMetadata]:
         return [
-            {"name": info.name, "datatype": DATATYPES.get(info.dtype, "FP32"), "shape": info.shape}
+            TensorMetadata(
+                name=info.name, datatype=DATATYPES.get(info.dtype, "FP32"), shape=info.shape
+            )
             for info in infos
         ]
 
@@ -215,7 +221,7 @@ _INFER_BODY = {
         },
     }
 }
-_INFER_ANSWER = {
+_INFER_ANSWER: dict[int | str, dict[str, Any]] = {
     **error_responses(400, 401, 404, 413),
     200: {
         "description": "JSON; with binary outputs, the JSON then their bytes "
