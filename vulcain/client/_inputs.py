@@ -40,12 +40,12 @@ class ImageInput:
     ) -> None:
         self.upload: bytes | IO[bytes] | None = None
         self.source: str | None = None
-        if hasattr(source, "read"):
-            self.upload = source  # type: ignore[assignment]
-        elif isinstance(source, str) and source.startswith((*URL_PREFIXES, DATA_URI_PREFIX)):
+        if isinstance(source, str) and source.startswith((*URL_PREFIXES, DATA_URI_PREFIX)):
             self.source = source
         elif isinstance(source, bytes | bytearray | memoryview | str):
             self._set_raw(source, encoding)
+        elif hasattr(source, "read"):
+            self.upload = source
         else:
             raise TypeError(
                 f"ImageInput source must be a URL, a binary file object or bytes, "
@@ -109,7 +109,7 @@ def _check_polygon(polygon: Sequence[Mapping[str, float]]) -> list[dict[str, flo
 
 def inference_body(inputs: Sequence[ImageInput], output_tensors: Sequence[str]) -> dict[str, Any]:
     """Keyword arguments of the request: ``json=`` when every source is a string, else a
-    multipart body with flattened keys (DESIGN section 1) and one file part per upload."""
+    multipart body with flattened keys (docs/api.md) and one file part per upload."""
     if isinstance(output_tensors, str):
         output_tensors = [output_tensors]
     for item in inputs:

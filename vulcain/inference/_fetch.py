@@ -180,7 +180,7 @@ def _read(
 ) -> bytes | str:
     status = response.status_code
     if status in _REDIRECT_STATUSES:
-        location = response.headers.get("location")
+        location: str | None = response.headers.get("location")
         if not location:
             raise FetchError(
                 f"the image URL {shorten(original)} answered a redirect ({status}) "

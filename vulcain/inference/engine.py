@@ -15,11 +15,12 @@ name that slips through fails in the runtime, for that request only.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import SimpleQueue
 
@@ -30,7 +31,8 @@ from vulcain.cores import core_count
 from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
-from vulcain.inference.batching import BatchItem
+from vulcain.inference.batching import BatchItem, batch_axes
+from vulcain.inference.budget import ImageBudget, ShuttingDown
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
 from vulcain.inference.settings import EngineSettings
@@ -45,6 +47,8 @@ Progress = Callable[[bool], None]
 """Told whether a request is being worked on (``True``: prepared or run forward) or waits
 (``False``: queued for its forward pass)."""
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TensorRequest:
@@ -56,11 +60,6 @@ class TensorRequest:
 
 
 _Request = tuple[NetworkSpec, InferenceRequest | TensorRequest, Progress | None, Future[Outputs]]
-
-
-class ShuttingDown(Exception):
-    """The engine stopped before this request ran: its task stays pending (and runs at
-    the next start)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,9 @@ class DeployResult:
     memory_bytes: int = 0
     """What the reference runtime's copies took in resident memory, together."""
     copies: int = 1
+    unbatched_outputs: list[str] = field(default_factory=list)
+    """The network's own outputs that do not scale with the batch: requests asking for one
+    of them run alone."""
 
 
 class Engine:
@@ -98,7 +100,7 @@ class Engine:
         cv2.setNumThreads(core_count())
         self.settings = settings
         self._metrics = metrics
-        self._policy = settings.fetch_policy()
+        self._policy = settings.fetch
         self._models = ModelCache(
             settings.work_dir / "models",
             blob_path,
@@ -116,6 +118,8 @@ class Engine:
         # per request would be pure overhead.
         self._requests: SimpleQueue[_Request | None] = SimpleQueue()
         self._closed = False
+        self._stopping = threading.Event()
+        """Set by :meth:`close`: preparations in progress stop at their next check."""
         self._preparers = [
             threading.Thread(
                 target=self._prepare_loop, name=f"vulcain-prepare-{index}", daemon=True
@@ -152,6 +156,7 @@ class Engine:
                 runtime=runtime.engine,
                 memory_bytes=model.memory_bytes,
                 copies=len(model.runtimes),
+                unbatched_outputs=model.batcher.unbatched_outputs,
             )
         finally:
             if self._metrics is not None:
@@ -176,8 +181,9 @@ class Engine:
                 )
         warmup = [warmup_image(entry.image.target) for entry in model.network.preprocessing.inputs]
         feeds = model_feeds(model, [warmup])
-        for copy in model.runtimes:
-            copy.forward(feeds, runtime.final_outputs())
+        results = [copy.forward(feeds, runtime.final_outputs()) for copy in model.runtimes]
+        if model.batcher.batches:
+            _learn_batch_axes(model, warmup, results[0])
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
         """Run one request and wait for its tensors."""
@@ -242,8 +248,14 @@ class Engine:
         sources = [read_source(item.image.source, self._policy) for item in request.inputs]
         read = time.perf_counter()
         images = [
-            decode_region(data, item.image, self._policy.max_pixels)
-            for data, item in zip(sources, request.inputs, strict=True)
+            decode_region(
+                data,
+                item.image,
+                self._policy.max_pixels,
+                self.settings.max_polygon_points,
+                ImageBudget(self.settings.image_cpu_seconds, self._stopping, index).check,
+            )
+            for index, (data, item) in enumerate(zip(sources, request.inputs, strict=True))
         ]
         decoded = time.perf_counter()
         feeds = model_feeds(model, [images])
@@ -280,12 +292,40 @@ class Engine:
         self._models.evict(network_id)
 
     def close(self) -> None:
-        """Stop: requests being prepared and batches running forward finish; requests
-        not taken up yet and those queued for a forward pass fail with
-        :class:`ShuttingDown`. Then release every loaded network."""
+        """Stop: batches running forward finish; requests being prepared stop at their
+        next check (between steps, and as a polygon is filled); those and the requests
+        not taken up yet or queued for a forward pass fail with :class:`ShuttingDown`.
+        Then release every loaded network."""
         self._closed = True
+        self._stopping.set()
         for _ in self._preparers:
             self._requests.put(None)
         for thread in self._preparers:
             thread.join()
         self._models.clear(dropping=ShuttingDown("the engine stopped before this request"))
+
+
+def _learn_batch_axes(model: LoadedModel, warmup: list[np.ndarray], alone: Outputs) -> None:
+    """Run the warm-up images in a batch of two (beside other images) and tell the batcher
+    which of the network's outputs scale with the batch (those ``alone`` has for one item)."""
+    other = [
+        warmup_image(entry.image.target, value=200) for entry in model.network.preprocessing.inputs
+    ]
+    try:
+        two = model.runtime.forward(model_feeds(model, [warmup, other]), list(alone))
+    except Exception as error:  # the network cannot run a batch at all
+        logger.info(
+            "network %s runs one image at a time: a batch failed (%s)", model.network.id, error
+        )
+        model.batcher.run_alone()
+        model.batcher.learn(dict.fromkeys(alone, False))
+        return
+    axes = batch_axes(alone, two, 2)
+    model.batcher.learn(axes)
+    unbatched = sorted(name for name, batched in axes.items() if not batched)
+    if unbatched:
+        logger.info(
+            "network %s: outputs %s do not scale with the batch; requests for them run alone",
+            model.network.id,
+            ", ".join(unbatched),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import anyio.to_thread
 from sqlalchemy import func, select
@@ -74,7 +74,7 @@ class NetworkService:
         metadata: dict[str, Any],
         framework: str,
         preprocessing: Preprocessing,
-        files: Mapping[str, BinaryIO],
+        files: Mapping[str, IO[bytes]],
     ) -> Network:
         """Store the files (streamed, deduplicated by content; uploaded before the
         transaction, so a long upload holds no database lock), create the network and its

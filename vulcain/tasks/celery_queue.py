@@ -51,7 +51,12 @@ class CeleryQueue(TaskQueue):
         try:
             with self.app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1)
-                declared = connection.default_channel.queue_declare(queue=self.name, passive=True)
+                # kombu's stubs type the channel as its abstract base; every transport's
+                # channel (amqp's, kombu's virtual ones for Redis) declares queues.
+                channel = connection.default_channel
+                declared = channel.queue_declare(  # type: ignore[attr-defined]  # see above
+                    queue=self.name, passive=True
+                )
                 return int(declared.message_count)
         except Exception as error:
             log.info("could not read the length of broker queue %s: %s", self.name, error)

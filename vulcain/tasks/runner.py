@@ -211,7 +211,12 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                data = {"inputs": inputs, "outputs": result.final_outputs, **kept.data}
+                data = {
+                    "inputs": inputs,
+                    "outputs": result.final_outputs,
+                    "unbatched_outputs": result.unbatched_outputs,
+                    **kept.data,
+                }
                 written = finish_task(session, task_id, data=data)
                 if written:
                     session.execute(
@@ -222,7 +227,7 @@ class TaskRunner:
                     kept.add_file(session, network.id)
         finally:
             if not written:
-                kept.drop(self._db, self._storage)
+                kept.drop(self._db)
         if written and self._metrics is not None:
             self._metrics.tasks.labels(TaskKind.DEPLOY, TaskStatus.SUCCESS).inc()
         self._events.notify(task_id)

@@ -8,6 +8,8 @@ themselves as NumPy files (:mod:`vulcain.api.tensors`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pybase64
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -47,7 +49,7 @@ class Preprocessed(BaseModel):
     inputs: list[FedTensorSummary]
 
 
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON by default; with Accept: application/x-npz, every tensor in one "
         ".npz file (named by input); with Accept: application/x-npy (or "

@@ -116,10 +116,10 @@ def decode_infer(body: bytes, header_length: str | None) -> DecodedInfer:
         )
     parameters = request.parameters or {}
     decoded.all_binary = bool(parameters.get("binary_data_output", False))
-    for entry in request.outputs or ():
-        decoded.outputs.append(entry.name)
-        if (entry.parameters or {}).get("binary_data", False):
-            decoded.binary_outputs.add(entry.name)
+    for output in request.outputs or ():
+        decoded.outputs.append(output.name)
+        if (output.parameters or {}).get("binary_data", False):
+            decoded.binary_outputs.add(output.name)
     return decoded
 
 

@@ -13,6 +13,8 @@ document it and answer the same.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
@@ -31,9 +33,11 @@ from vulcain.api.v2.models import (
     ProtocolError,
     Ready,
     ServerMetadata,
+    TensorMetadata,
 )
 from vulcain.errors import NotFound, VulcainError
 from vulcain.services import Services
+from vulcain.services.direct import TensorInfo
 
 PREFIX = "/v2"
 TAG = "Open Inference Protocol (v2)"
@@ -96,7 +100,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router, prefix=PREFIX)
 
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ProtocolError, "description": "The request cannot be run"},
     401: {"model": ProtocolError, "description": "Missing or wrong X-API-KEY"},
     404: {"model": ProtocolError, "description": "No such model among yours or the public ones"},
@@ -133,9 +137,11 @@ async def _metadata(request: Request, services: Services, name: str) -> ModelMet
     account = await request_account(request)
     described = await services.direct.describe(account, model_ref(name))
 
-    def tensors(infos: list) -> list[dict]:
+    def tensors(infos: list[TensorInfo]) -> list[TensorMetadata]:
         return [
-            {"name": info.name, "datatype": DATATYPES.get(info.dtype, "FP32"), "shape": info.shape}
+            TensorMetadata(
+                name=info.name, datatype=DATATYPES.get(info.dtype, "FP32"), shape=info.shape
+            )
             for info in infos
         ]
 
@@ -219,7 +225,7 @@ _INFER_BODY = {
         },
     }
 }
-_INFER_ANSWER = {
+_INFER_ANSWER: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
     200: {
         "description": "JSON; with binary outputs, the JSON then their bytes "
