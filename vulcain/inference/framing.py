@@ -40,7 +40,8 @@ class Framing:
         mapped = boxes * scale + offset
         low = np.array(self.region[:2] * 2)
         high = np.array(self.region[2:] * 2)
-        return np.clip(mapped, low, high)
+        clipped: np.ndarray = np.clip(mapped, low, high)
+        return clipped
 
 
 IDENTITY = Framing(0.0, 0.0, 1.0, 1.0, (0.0, 0.0, 1.0, 1.0), 1, 1)

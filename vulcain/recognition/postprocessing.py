@@ -113,7 +113,11 @@ def _nms(ranked: Hypotheses, iou_threshold: float) -> np.ndarray:
     # breaks them (a later row never outranks an earlier one).
     keys = np.arange(ranked.scores.size, 0, -1, dtype=np.float32)
     kept = cv2.dnn.NMSBoxesBatched(
-        rects, keys, ranked.labels.astype(np.int32), 0.0, float(iou_threshold)
+        rects,  # type: ignore[arg-type]  # OpenCV reads arrays where its stubs say sequences
+        keys,  # type: ignore[arg-type]
+        ranked.labels.astype(np.int32),  # type: ignore[arg-type]
+        0.0,
+        float(iou_threshold),
     )
     return np.sort(np.asarray(kept, dtype=np.intp).reshape(-1))
 

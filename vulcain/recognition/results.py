@@ -85,7 +85,9 @@ def _candidates(
             step.direct_output.classes_tensor,
         )
         found = decode.direct(
-            *(tensors[name] for name in names),
+            tensors[names[0]],
+            tensors[names[1]],
+            tensors[names[2]],
             np.asarray(output.label_ids, dtype=np.int64),
             names,
         )
@@ -94,7 +96,9 @@ def _candidates(
         anchored = step.anchored_output
         names = (anchored.anchors_tensor, anchored.offsets_tensor, anchored.scores_tensor)
         boxes, scores = decode.anchored(
-            *(tensors[name] for name in names),
+            tensors[names[0]],
+            tensors[names[1]],
+            tensors[names[2]],
             label_count,
             (framing.input_width, framing.input_height),
             names,
@@ -115,7 +119,8 @@ def _region_ids(predicted: Hypotheses, discarded: Hypotheses) -> list[int]:
     _, first, inverse = np.unique(regions, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(1, first.size + 1)
-    return rank[inverse].tolist()
+    numbers: list[int] = rank[inverse].tolist()
+    return numbers
 
 
 def _labels(predicted: list[dict[str, Any]], discarded: list[dict[str, Any]]) -> dict[str, Any]:

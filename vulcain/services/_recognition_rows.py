@@ -20,35 +20,45 @@ from vulcain.schemas import Account
 
 def to_spec(row: RecognitionSpecRow) -> Spec:
     return Spec(
-        **_summary_fields(row),
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        metadata=row.metadata_,
+        update_date=row.update_date,
         current_version_id=row.current_version_id,
-        outputs=[SpecOutput.model_validate(output) for output in row.outputs],
+        outputs=_outputs(row),
     )
 
 
 def to_spec_summary(row: RecognitionSpecRow) -> SpecSummary:
-    return SpecSummary(**_summary_fields(row), current_version_id=row.current_version_id)
-
-
-def to_public_spec(row: RecognitionSpecRow) -> PublicSpec:
-    fields = {**_summary_fields(row), "id": row.public_id}
-    return PublicSpec(
-        **fields, outputs=[SpecOutput.model_validate(output) for output in row.outputs]
+    return SpecSummary(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        metadata=row.metadata_,
+        update_date=row.update_date,
+        current_version_id=row.current_version_id,
     )
 
 
+def to_public_spec(row: RecognitionSpecRow) -> PublicSpec:
+    return PublicSpec(**dict(to_public_summary(row)), outputs=_outputs(row))
+
+
 def to_public_summary(row: RecognitionSpecRow) -> PublicSpecSummary:
-    return PublicSpecSummary(**{**_summary_fields(row), "id": row.public_id})
+    """A published spec as anyone sees it: its slug as ``id``."""
+    assert row.public_id is not None
+    return PublicSpecSummary(
+        id=row.public_id,
+        name=row.name,
+        description=row.description,
+        metadata=row.metadata_,
+        update_date=row.update_date,
+    )
 
 
-def _summary_fields(row: RecognitionSpecRow) -> dict[str, object]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "metadata": row.metadata_,
-        "update_date": row.update_date,
-    }
+def _outputs(row: RecognitionSpecRow) -> list[SpecOutput]:
+    return [SpecOutput.model_validate(output) for output in row.outputs]
 
 
 def to_version(row: RecognitionVersionRow, spec_name: str, network_name: str) -> Version:

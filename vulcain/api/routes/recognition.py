@@ -7,6 +7,7 @@ client builds later URLs from it, and picks the public paths for a string id).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Annotated, Any
 
@@ -40,6 +41,7 @@ from vulcain.services import Services
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
 Pagination = Annotated[PageParams, Depends(page_params)]
+_Handler = Callable[..., Coroutine[Any, Any, Any]]
 BODY_MODELS = (SpecCreate, SpecPatch, PublishSpec, VersionCreate, RecognitionInferenceRequest)
 
 
@@ -284,11 +286,15 @@ async def delete_version(
 
 # ---------------------------------------------------------------- inference
 
-_INFERENCE = {
-    "response_model": TaskCreated,
-    "response_description": "``{task_id}``; with ``wait``, the task object",
-    "openapi_extra": request_body(RecognitionInferenceRequest, files=True),
-}
+
+def _inference_route(path: str, summary: str) -> Callable[[_Handler], _Handler]:
+    return router.post(
+        path,
+        summary=summary,
+        response_model=TaskCreated,
+        response_description="``{task_id}``; with ``wait``, the task object",
+        openapi_extra=request_body(RecognitionInferenceRequest, files=True),
+    )
 
 
 async def _answer(request: Request, services: Services, account: Account, task_id: int) -> Any:
@@ -303,9 +309,7 @@ async def _inference_body(request: Request) -> RecognitionInferenceRequest:
         return body.fields
 
 
-@router.post(
-    "/specs/{spec_id}/inference", summary="Recognise with a spec's current version", **_INFERENCE
-)
+@_inference_route("/specs/{spec_id}/inference", "Recognise with a spec's current version")
 async def infer_spec(
     spec_id: str, request: Request, services: AppServices, account: CurrentAccount
 ) -> Any:
@@ -315,7 +319,7 @@ async def infer_spec(
     return await _answer(request, services, account, task_id)
 
 
-@router.post("/public/{public_id}/inference", summary="Recognise with a public spec", **_INFERENCE)
+@_inference_route("/public/{public_id}/inference", "Recognise with a public spec")
 async def infer_public_spec(
     public_id: str, request: Request, services: AppServices, account: CurrentAccount
 ) -> Any:
@@ -324,7 +328,7 @@ async def infer_public_spec(
     return await _answer(request, services, account, task_id)
 
 
-@router.post("/versions/{version_id}/inference", summary="Recognise with a version", **_INFERENCE)
+@_inference_route("/versions/{version_id}/inference", "Recognise with a version")
 async def infer_version(
     version_id: str, request: Request, services: AppServices, account: CurrentAccount
 ) -> Any:
