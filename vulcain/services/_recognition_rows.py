@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from vulcain.db.models import NetworkRow, RecognitionSpecRow, RecognitionVersionRow, utcnow
@@ -94,14 +94,18 @@ def find_spec(session: Session, account: Account, ref: int | str) -> Recognition
 
 
 def version_rows(
-    session: Session, condition: object, *, offset: int = 0, limit: int | None = None
+    session: Session,
+    condition: ColumnElement[bool],
+    *,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[Version]:
     """Versions matching ``condition``, by id, with the names of their spec and network."""
     query = (
         select(RecognitionVersionRow, RecognitionSpecRow.name, NetworkRow.name)
         .join(RecognitionSpecRow, RecognitionSpecRow.id == RecognitionVersionRow.spec_id)
         .join(NetworkRow, NetworkRow.id == RecognitionVersionRow.network_id)
-        .where(condition)  # type: ignore[arg-type]  # a SQL expression
+        .where(condition)
         .order_by(RecognitionVersionRow.id)
         .offset(offset)
         .limit(limit)

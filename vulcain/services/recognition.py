@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -397,7 +397,7 @@ def _checked_post_processings(
     return checked
 
 
-def _own_version(account: Account, version_id: int) -> Any:
+def _own_version(account: Account, version_id: int) -> ColumnElement[bool]:
     return (RecognitionVersionRow.id == version_id) & (
         RecognitionVersionRow.account_id == account.id
     )
