@@ -114,8 +114,8 @@ def _nms(ranked: Hypotheses, iou_threshold: float) -> np.ndarray:
     keys = np.arange(ranked.scores.size, 0, -1, dtype=np.float32)
     kept = cv2.dnn.NMSBoxesBatched(
         rects,  # type: ignore[arg-type]  # OpenCV reads arrays where its stubs say sequences
-        keys,  # type: ignore[arg-type]
-        ranked.labels.astype(np.int32),  # type: ignore[arg-type]
+        keys,  # type: ignore[arg-type]  # an array too, as above
+        ranked.labels.astype(np.int32),  # type: ignore[arg-type]  # an array too, as above
         0.0,
         float(iou_threshold),
     )
