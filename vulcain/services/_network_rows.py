@@ -47,9 +47,7 @@ def find_network(
             raise NotFound(f"There is no public network {ref!r}.")
         return row
     row = session.scalars(
-        select(NetworkRow)
-        .where(NetworkRow.id == ref, *visible_by_id(account))
-        .options(*options)
+        select(NetworkRow).where(NetworkRow.id == ref, *visible_by_id(account)).options(*options)
     ).one_or_none()
     if row is None:
         raise NotFound(f"There is no network {ref}.")
