@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format install clean
+.PHONY: serve test lint format install clean console
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,17 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check vulcain tests benchmarks
 	$(BIN)/ruff format --check vulcain tests benchmarks
+	$(BIN)/mypy --strict vulcain
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix vulcain tests benchmarks
 	$(BIN)/ruff format vulcain tests benchmarks
+
+# The web console's built files (committed, shipped in the package): rebuilt from console/
+# with the exact dependency versions of console/package-lock.json.
+console:
+	cd console && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -30,7 +30,7 @@ _MEMORY_PROBE = """
 import json, sys
 from pathlib import Path
 import numpy as np
-from vulcain.inference._heap import trim_heap
+from vulcain.inference.heap import trim_heap
 from vulcain.runtimes import load_serving_runtime
 framework, folder, converted, name, shape = sys.argv[1:6]
 shape = tuple(json.loads(shape))

@@ -15,9 +15,11 @@ ROWS = (
     ("resnet_c16", "ResNet c16", "img/s"),
 )
 VULCAIN_MODES = (
-    ("two_request", "Vulcain 2-req"),
-    ("one_request", "Vulcain 1-req"),
+    ("two_request", "2-req"),
+    ("one_request", "1-req"),
+    ("v2", "/v2"),
 )
+VULCAINS = (("vulcain", "Vulcain"), ("vulcain-opencv", "Vulcain on OpenCV"))
 PEERS = (
     ("mlserver", "MLServer 1 worker"),
     ("mlserver-inline", "MLServer inline"),
@@ -62,7 +64,7 @@ def print_peers_report(results: dict[str, Any]) -> None:
         console.print(f"{key}: {label}")
     raw = results.get("raw")
     if raw:
-        _print_raw(console, raw)
+        _print_raw(console, {**raw, "serving": results.get("raw_serving")})
     ceiling = results.get("servers", {}).get("vulcain", {}).get("generator_ceiling")
     if ceiling and ceiling["requests"]:
         cpu_ms = ceiling["generator_cpu_ms_per_request"]
@@ -74,7 +76,8 @@ def print_peers_report(results: dict[str, Any]) -> None:
     table = Table(title="One load generator (asyncio + aiohttp, own process), one server at a time")
     table.caption = (
         "Vulcain 2-req: POST, then GET the task with ?wait (latency from POST start to GET "
-        "end); 1-req: POST ?wait answers the task. MLServer 1 worker: its default "
+        "end); 1-req: POST ?wait answers the task; /v2: the Open Inference Protocol, sent what "
+        "MLServer is sent. MLServer 1 worker: its default "
         "parallel_workers 1 (inference in one worker process); inline: parallel_workers 0 "
         "(inference in the API process). err/wrong/chk: failed requests, wrong "
         "tensors, answers checked against the reference."
@@ -86,8 +89,12 @@ def print_peers_report(results: dict[str, Any]) -> None:
     servers = results.get("servers", {})
     vulcain = servers.get("vulcain", {})
     for key, workload, unit in ROWS:
-        for mode, label in VULCAIN_MODES:
-            _add(table, label, f"{workload} {unit}", vulcain.get(f"{mode}_{key}"))
+        for server, name in VULCAINS:
+            rows = servers.get(server, {})
+            served_by = rows.get(f"runtime_{key.split('_c')[0]}")
+            for mode, label in VULCAIN_MODES:
+                label = f"{name} {label}" + (f" ({served_by})" if served_by else "")
+                _add(table, label, f"{workload} {unit}", rows.get(f"{mode}_{key}"))
         for peer, label in PEERS:
             _add(table, label, f"{workload} {unit}", servers.get(peer, {}).get(key))
     console.print(table)
@@ -127,6 +134,15 @@ def _print_raw(console: Console, raw: dict[str, Any]) -> None:
         f"{raw['single_latency_ms']:.3g} ms; decode + preprocess of one JPEG "
         f"{raw['decode_preprocess_ms']:.3g} ms"
     )
+    serving = raw.get("serving")
+    if serving:
+        console.print(
+            f"raw serving runtime (the network converted to ONNX, {serving['engine']}, this "
+            f"process): best {serving['best_images_per_s']:.4g} images/s at batch "
+            f"{serving['best_batch_size']} ({by_batch(serving['images_per_s_by_batch_size'])});"
+            f" single forward {serving['single_latency_ms']:.3g} ms; "
+            f"{serving['best_images_per_s'] / raw['best_images_per_s']:.2f}x OpenCV's best"
+        )
     copies = raw.get("one_copy_per_core")
     if copies:
         console.print(

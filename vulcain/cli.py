@@ -144,7 +144,7 @@ def networks() -> None:
 def publish(network_id: int, slug: str) -> None:
     """Publish network NETWORK_ID under the public id SLUG, as an admin would."""
     from vulcain.errors import VulcainError
-    from vulcain.services._publishing import publish_network
+    from vulcain.services.publishing import publish_network
 
     database = Database(Settings().database_url)
     try:

@@ -40,6 +40,12 @@ class NotFound(VulcainError):
     status_code = 404
 
 
+class Conflict(VulcainError):
+    """The request contradicts the object's state (delete a published spec by its id)."""
+
+    status_code = 409
+
+
 class PayloadTooLarge(VulcainError):
     status_code = 413
 
@@ -52,6 +58,12 @@ class RequestTimeout(VulcainError):
     """The client stopped sending its request body."""
 
     status_code = 408
+
+
+class TooManyRequests(VulcainError):
+    """The caller holds as many requests of one kind at once as it may (long-polls)."""
+
+    status_code = 429
 
 
 class ModelError(BadRequest):

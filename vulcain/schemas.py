@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -25,6 +26,9 @@ ResizeType = Literal["SQUASH", "CROP", "FILL", "NETWORK"]
 ColorChannels = Literal["RGB", "BGR", "L"]
 DataType = Literal["FLOAT32"]
 
+MAX_POLYGON_POINTS = "max_polygon_points"
+"""Key of the validation context that bounds the points of ``ImageInput.polygon`` (the
+setting ``VULCAIN_MAX_POLYGON_POINTS``, which the API passes)."""
 MEAN_FILE_SUFFIXES = (".binaryproto", ".npy")
 MAX_TARGET_SIDE = 4096
 """Largest side of a target size: a larger one would let one request allocate gigabytes."""
@@ -48,7 +52,7 @@ def _upper(value: object) -> object:
 
 
 class ImagePreprocessing(BaseModel):
-    """How one image input is turned into a tensor (DESIGN.md section 2)."""
+    """How one image input is turned into a tensor (docs/preprocessing.md)."""
 
     model_config = _INPUT
 
@@ -172,6 +176,18 @@ class ImageInput(BaseModel):
     polygon: list[Point] | None = Field(default=None, min_length=3)
     crop_uniform_background: bool = False
 
+    @field_validator("polygon", mode="before")
+    @classmethod
+    def _bounded_polygon(cls, value: object, info: ValidationInfo) -> object:
+        """Count the points before any is validated: a bound checked in constant time."""
+        limit = (info.context or {}).get(MAX_POLYGON_POINTS)
+        if limit is not None and isinstance(value, list | tuple) and len(value) > limit:
+            raise ValueError(
+                f"has {len(value)} points, more than the {limit} allowed "
+                "(VULCAIN_MAX_POLYGON_POINTS); send a polygon with fewer points"
+            )
+        return value
+
 
 class InferenceInput(BaseModel):
     model_config = _INPUT
@@ -198,7 +214,22 @@ def iso_utc(value: datetime) -> str:
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
 """A datetime shown as ISO 8601 UTC with a ``Z``, e.g. ``2018-02-16T16:37:25.148189Z``."""
 
-TaskStatus = Literal["pending", "success", "error"]
+
+class TaskStatus(StrEnum):
+    """Where a task is: ``pending`` until it ends, once, in ``success`` or ``error``
+    (:mod:`vulcain.db.task_writes` writes every change). The values are what the database
+    stores and the API answers."""
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class TaskKind(StrEnum):
+    """What a task does: deploy a network, or run one inference on it."""
+
+    DEPLOY = "deploy"
+    INFERENCE = "inference"
 
 
 class _NetworkView(BaseModel):

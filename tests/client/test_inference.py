@@ -115,3 +115,17 @@ def test_inference_waits_for_the_task_of_a_server_answering_its_id_only(
     result = network.inference(inputs=[ImageInput(png, encoding="binary")], output_tensors=["out"])
     _check(result, expected_identity(image_bgr))
     assert [method for method, _ in proxy.seen][:2] == ["POST", "GET"]
+
+
+def test_tensors_come_as_a_binary_file_and_equal_the_json_ones(identity_network, png):
+    inputs = [ImageInput(png, encoding="binary")]
+    task = identity_network.start_inference(inputs=inputs, output_tensors=["out"])
+    as_json = task.wait(timeout=30).tensors()
+    assert task.data is not None  # the JSON numbers were fetched
+    binary = identity_network.start_inference(inputs=inputs, output_tensors=["out"])
+    arrays = binary.wait(timeout=30, arrays=True).tensors()
+    assert binary.data is None  # the .npz file was, not the JSON
+    assert arrays["out"].dtype == np.float32
+    np.testing.assert_array_equal(arrays["out"], as_json["out"])
+    one_request = identity_network.inference(inputs=inputs, output_tensors=["out"])
+    np.testing.assert_array_equal(one_request["out"], as_json["out"])

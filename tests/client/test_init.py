@@ -3,6 +3,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +22,8 @@ from vulcain.client import (
     TransportError,
     VulcainException,
 )
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def _private_modules() -> list[str]:
@@ -37,7 +44,7 @@ def test_all_lists_every_public_class_and_function_of_the_private_modules():
             if getattr(value, "__module__", None) in (module_name, "vulcain.client"):
                 defined.add(name)
     internal = {"HTTPSession", "raise_for_status", "inference_body", "tensors_from_data"}
-    internal |= {"open_network_files"}
+    internal |= {"open_network_files", "arrays_from_npz"}
     assert defined - internal == set(vulcain.client.__all__)
 
 
@@ -86,3 +93,25 @@ def test_client_reads_key_and_url_from_the_environment(monkeypatch):
         assert client.host == "http://example.invalid:9000"
         assert client._session._http.headers["X-API-KEY"] == "secret"
         assert str(client._session._http.base_url) == "http://example.invalid:9000/v0.7/"
+
+
+@pytest.mark.slow
+def test_the_built_wheel_ships_py_typed(tmp_path):
+    """Type checkers read the client's annotations only when the installed package carries
+    ``py.typed`` (PEP 561): build the wheel as a user would install it and look inside."""
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPOSITORY / "vulcain", source / "vulcain", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPOSITORY / name, source / name)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    built = subprocess.run(
+        [*pip_wheel, "--quiet", "--wheel-dir", str(tmp_path / "wheels"), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "wheels").glob("vulcain-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "vulcain/client/py.typed" in archive.namelist()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from vulcain.errors import ModelError
-from vulcain.runtimes._prototxt import declared_inputs, parse_prototxt, rewrite_python_layers
+from vulcain.runtimes.prototxt import declared_inputs, parse_prototxt, rewrite_python_layers
 
 PYTHON_LAYER = """name: "frcnn"  # a comment with layer { braces
 input: "data"

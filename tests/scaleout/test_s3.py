@@ -21,7 +21,7 @@ from vulcain.db.models import BlobRow
 from vulcain.errors import NotFound, PayloadTooLarge
 from vulcain.schemas import Network
 from vulcain.services import Services
-from vulcain.services._blobs import claim_blobs, remove_unused_blobs
+from vulcain.services.blobs import claim_blobs, remove_unused_blobs
 from vulcain.storage import open_storage
 from vulcain.storage.base import BlobInfo
 from vulcain.storage.blob_cache import BlobCache

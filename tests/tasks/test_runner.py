@@ -40,7 +40,10 @@ def test_deploy_then_inference_on_a_real_onnx_network(services, account, identit
     network = create_identity(services, account, identity_model)
     deployment = asyncio.run(services.tasks.wait(account, network.task_id, 30))
     assert deployment.status == "success", deployment.error
-    [spec] = orjson.loads(deployment.data)["inputs"]
+    deployed = orjson.loads(deployment.data)
+    [spec] = deployed["inputs"]
+    assert deployed["outputs"] == ["out"]  # the network's own outputs, offered first
+    assert deployed["unbatched_outputs"] == []
     assert spec["name"] == "data" and spec["dtype"] == "float32"
     assert spec["shape"] == [None, 3, None, None]
     with services.db.session() as session:

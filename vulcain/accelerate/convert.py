@@ -1,5 +1,8 @@
 """A loaded Caffe or TensorFlow network converted to an ONNX file that
 :class:`~vulcain.runtimes.converted.ConvertedRuntime` serves under the reference's names.
+
+:class:`NoOnnxForm` (the refusal every converter raises) is public here, with the function
+that raises it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from vulcain.accelerate._graph import NoOnnxForm
 from vulcain.frameworks import CAFFE, TENSORFLOW
 from vulcain.runtimes.base import Runtime
 from vulcain.runtimes.converted import describe
+
+__all__ = ["Converted", "NoOnnxForm", "convert"]
 
 
 @dataclass

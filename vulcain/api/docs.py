@@ -180,6 +180,7 @@ def build_openapi(app: FastAPI, body_models: tuple[type[BaseModel], ...]) -> dic
         version=app.version,
         description=app.description,
         routes=app.routes,
+        tags=app.openapi_tags,
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for model in body_models:
@@ -187,9 +188,9 @@ def build_openapi(app: FastAPI, body_models: tuple[type[BaseModel], ...]) -> dic
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     _document_errors(document)
-    document = _to_openapi_30(document)
-    document["openapi"] = "3.0.3"
-    return document
+    converted: dict[str, Any] = _to_openapi_30(document)
+    converted["openapi"] = "3.0.3"
+    return converted
 
 
 def install_docs(app: FastAPI, prefix: str, body_models: tuple[type[BaseModel], ...]) -> None:
@@ -202,7 +203,8 @@ def install_docs(app: FastAPI, prefix: str, body_models: tuple[type[BaseModel], 
             app.openapi_schema = build_openapi(app, body_models)
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    # FastAPI's documented way to serve another schema is to replace this method.
+    app.openapi = openapi  # type: ignore[method-assign]  # replaced on purpose, see above
 
     async def openapi_json(request: Request) -> dict[str, Any]:
         return app.openapi()

@@ -74,7 +74,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers or {})
     path = request.url.path
-    if exc.status_code == 404 and exc.detail == "Not Found":
+    if exc.status_code == 404 and exc.detail == "Not Found" and path.startswith("/v2/"):
+        sentence = (
+            f"There is no resource at {path}; the Open Inference Protocol is served under "
+            "/v2 (see /v0.7/docs for every route)"
+        )
+    elif exc.status_code == 404 and exc.detail == "Not Found":
         sentence = (
             f"There is no resource at {path}; the API lives under /v0.7 "
             "(see /v0.7/docs for every route)"

@@ -8,7 +8,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query, Request
 from pydantic import BaseModel
 
-from vulcain.services._pages import MAX_LIMIT, MAX_OFFSET
+from vulcain.services.pages import MAX_LIMIT, MAX_OFFSET
 
 ItemT = TypeVar("ItemT")
 

@@ -68,11 +68,14 @@ class HTTPSession:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Any = None,
+        headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         retry: bool = True,
     ) -> httpx.Response:
         """Send one request and return its successful response; raise on 4xx/5xx."""
         kwargs: dict[str, Any] = {"params": params, "json": json, "data": data, "files": files}
+        if headers is not None:
+            kwargs["headers"] = headers
         if timeout is not None:
             kwargs["timeout"] = timeout
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from vulcain.client._http import HTTPSession
 from vulcain.client._inputs import ImageInput, inference_body
-from vulcain.client._tasks import LONG_POLL_SECONDS, Task
+from vulcain.client._tasks import LONG_POLL_SECONDS, NPZ, Task
 from vulcain.client._upload import FilesArgument, open_network_files
 
 CREATE_TIMEOUT = 3600.0
@@ -142,16 +142,20 @@ class Network:
         """
         started = time.monotonic()
         wait = LONG_POLL_SECONDS if timeout is None else min(timeout, LONG_POLL_SECONDS)
-        answer = self._session.post(
+        response = self._session.request(
+            "POST",
             self._inference_path,
             params={"wait": f"{wait:g}"},
             timeout=wait + 30.0,
+            headers={"Accept": f"{NPZ}, application/json;q=0.5"},
             **inference_body(inputs, output_tensors),
         )
-        if "status" not in answer:  # a server without one-request inference
-            answer = {"id": answer["task_id"], "status": "pending"}
+        task = Task(self._session, {"status": "pending"})
+        task.answered(response)
+        if "task_id" in task.data_dict:  # a server without one-request inference
+            task.data_dict = {"id": task.data_dict["task_id"], "status": "pending"}
         remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
-        return Task(self._session, answer).wait(timeout=remaining).tensors()
+        return task.wait(timeout=remaining, arrays=True).tensors()
 
 
 class Networks:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import httpx
 import numpy as np
 
 from vulcain.client._exceptions import ClientError, TaskError, TaskTimeout
@@ -18,6 +20,9 @@ LONG_POLL_SECONDS = 20.0
 IDS_PER_LIST_REQUEST = 100
 
 PositionedTasks = list[tuple[int, "Task"]]
+NPZ = "application/x-npz"
+"""Asked for in ``Accept``, a server answers a successful inference task's tensors as one
+``.npz`` file rather than JSON numbers (a server that cannot answers JSON as before)."""
 
 
 class Task:
@@ -29,6 +34,7 @@ class Task:
     def __init__(self, session: HTTPSession, data: dict[str, Any]) -> None:
         self._session = session
         self.data_dict = data
+        self._arrays: dict[str, np.ndarray] | None = None
 
     @property
     def id(self) -> int:
@@ -59,17 +65,37 @@ class Task:
     def refresh(self, wait: float | None = None) -> Task:
         """Fetch the task again; with ``wait``, let the server hold the request up to that
         many seconds while the task is pending (servers without long-poll answer at once)."""
+        return self._fetch(wait, arrays=False)
+
+    def _fetch(self, wait: float | None, *, arrays: bool) -> Task:
+        """:meth:`refresh`; with ``arrays``, a successful task's tensors come as a ``.npz``
+        file (kept for :meth:`tensors`) instead of JSON."""
         params = {"wait": f"{wait:g}"} if wait else None
         timeout = wait + 30.0 if wait else None
-        self.data_dict = self._session.get(f"/tasks/{self.id}", params=params, timeout=timeout)
+        headers = {"Accept": NPZ} if arrays else None
+        response = self._session.request(
+            "GET", f"/tasks/{self.id}", params=params, timeout=timeout, headers=headers
+        )
+        self.answered(response)
         return self
 
-    def wait(self, timeout: float | None = 60.0) -> Task:
+    def answered(self, response: httpx.Response) -> None:
+        """Take the task from a server's answer: the JSON task, or its tensors as .npz."""
+        if response.headers.get("content-type", "").startswith(NPZ):
+            self._arrays = arrays_from_npz(response.content)
+            self.data_dict = {**self.data_dict, "status": SUCCESS, "error": None}
+        else:
+            self.data_dict = response.json()
+            self._arrays = None
+
+    def wait(self, timeout: float | None = 60.0, *, arrays: bool = False) -> Task:
         """Block until the task leaves ``pending`` and return it.
 
         Raise :class:`TaskError` if it ends in ``error`` and :class:`TaskTimeout` if it is still
         pending after ``timeout`` seconds (``None`` waits forever). Uses the server's
-        long-poll, and backs off between requests when the server answers at once.
+        long-poll, and backs off between requests when the server answers at once. With
+        ``arrays``, a successful inference's tensors come as one binary ``.npz`` file,
+        which :meth:`tensors` then returns, and ``data`` is not fetched.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.02
@@ -79,7 +105,7 @@ class Task:
                 raise TaskTimeout(self, timeout or 0.0)
             asked = min(remaining, LONG_POLL_SECONDS)
             started = time.monotonic()
-            self.refresh(wait=max(asked, 0.01))
+            self._fetch(max(asked, 0.01), arrays=arrays)
             if self.status == PENDING and time.monotonic() - started < asked / 2:
                 time.sleep(min(pause, max(remaining - (time.monotonic() - started), 0)))
                 pause = min(pause * 2, 1.0)
@@ -91,7 +117,15 @@ class Task:
         """The tensors of a successful inference task, by name, as float32 arrays."""
         if self.status == ERROR:
             raise TaskError(self)
+        if self._arrays is not None:
+            return dict(self._arrays)
         return tensors_from_data(self.data or {})
+
+
+def arrays_from_npz(content: bytes) -> dict[str, np.ndarray]:
+    """The arrays of a ``.npz`` file by name, in its order, as float32."""
+    with np.load(io.BytesIO(content), allow_pickle=False) as archive:
+        return {name: archive[name].astype(np.float32, copy=False) for name in archive.files}
 
 
 def tensors_from_data(data: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -1,4 +1,5 @@
-"""SQLAlchemy models: accounts, networks, their files, blobs, tasks and stored requests.
+"""SQLAlchemy models: accounts, networks, their files, blobs, tasks, stored requests, and
+recognition specifications and versions.
 
 Every change to these tables needs an Alembic migration in ``vulcain/db/migrations``.
 """
@@ -6,7 +7,8 @@ Every change to these tables needs an Alembic migration in ``vulcain/db/migratio
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vulcain.schemas import TaskKind, TaskStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -59,6 +63,27 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+_Enum = TypeVar("_Enum", bound=StrEnum)
+
+
+class StrEnumText(TypeDecorator[_Enum]):
+    """A ``StrEnum`` stored as its value in a ``VARCHAR(16)``, read back as the member (an
+    unknown value fails loudly on write and on read)."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum_class: type[_Enum]) -> None:
+        super().__init__()
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> _Enum | None:
+        return None if value is None else self.enum_class(value)
+
+
 _NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 """SQLite otherwise hands the id of the newest deleted row to the next insert: a client
 holding that id (or a worker caching that network's model) would see another object.
@@ -82,7 +107,8 @@ class AccountRow(Base):
 
 
 class TaskRow(Base):
-    """A deployment or inference task: the single truth of its status.
+    """A deployment or inference task: the single truth of its status, which only
+    :mod:`vulcain.db.task_writes` changes.
 
     ``network_id`` is a plain column, not a foreign key: a task outlives the network it
     was about (its result stays readable after the network is deleted).
@@ -93,9 +119,9 @@ class TaskRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     network_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[TaskKind] = mapped_column(StrEnumText(TaskKind))
     name: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[TaskStatus] = mapped_column(StrEnumText(TaskStatus), default=TaskStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     create_date: Mapped[datetime] = mapped_column(default=utcnow)
@@ -167,3 +193,49 @@ class BlobRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     create_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecognitionSpecRow(Base):
+    """A recognition specification: the labels of each output. ``current_version_id`` is a
+    plain column kept by the service (a foreign key to the versions, which refer to the
+    spec, would make the two tables refer to each other)."""
+
+    __tablename__ = "recognition_specs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    outputs: Mapped[list[Any]] = mapped_column(JSON)
+    current_version_id: Mapped[int | None] = mapped_column(Integer)
+    public_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+    update_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_recognition_specs_account_id_id", "account_id", "id"),
+        _NEVER_REUSE_IDS,
+    )
+
+
+class RecognitionVersionRow(Base):
+    """A network bound to a spec with the post-processing of each of the spec's outputs."""
+
+    __tablename__ = "recognition_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    spec_id: Mapped[int] = mapped_column(
+        ForeignKey("recognition_specs.id", ondelete="CASCADE"), index=True
+    )
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), index=True
+    )
+    post_processings: Mapped[list[Any]] = mapped_column(JSON)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_recognition_versions_account_id_id", "account_id", "id"),
+        _NEVER_REUSE_IDS,
+    )

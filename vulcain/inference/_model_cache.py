@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from vulcain.errors import PreprocessingError
-from vulcain.inference._heap import trim_heap
 from vulcain.inference.batching import Batcher
+from vulcain.inference.heap import trim_heap
 from vulcain.inference.means import load_mean
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics, NetworkMetrics

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vulcain.accelerate._graph import NoOnnxForm
 from vulcain.accelerate.compare import Agreement, Disagreement
+from vulcain.accelerate.convert import NoOnnxForm, convert
 from vulcain.errors import ModelError
 from vulcain.frameworks import CAFFE, CONVERTED_FILE, TENSORFLOW
 from vulcain.inference._comparison_inputs import batched_feeds, image_sets, single_feeds
@@ -105,8 +105,6 @@ def accelerate(
     scratch.mkdir(parents=True, exist_ok=True)
     path = scratch / f"{model.network.id}-{uuid.uuid4().hex}.onnx"
     try:
-        from vulcain.accelerate.convert import convert
-
         converted = convert(
             model.network.framework,
             model.folder,

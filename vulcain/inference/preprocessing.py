@@ -1,4 +1,4 @@
-"""Steps 3-7 of DESIGN.md section 2: from a decoded BGR image to one input tensor.
+"""Steps 3-7 of docs/preprocessing.md: from a decoded BGR image to one input tensor.
 
 Pure functions on numpy arrays, on the hot path of every request. The image stays uint8
 through colour conversion and resizing (as the reference does), and the conversion to
@@ -118,3 +118,18 @@ def preprocess(
         np.subtract(tensor, fit_mean(mean, spec.dimension_order, tensor.shape), out=tensor)
     im_info = (float(resized.shape[0]), float(resized.shape[1]), float(scale))
     return PreparedImage(tensor=tensor, im_info=im_info)
+
+
+def fed_shape(spec: ImagePreprocessing) -> tuple[int | None, int | None, int | None]:
+    """The shape of the tensor :func:`preprocess` makes, without the batch dimension, in
+    ``spec.dimension_order``; ``None`` for a side that follows the image (``NETWORK``)."""
+    height: int | None
+    width: int | None
+    if spec.resize_type == "NETWORK":
+        height = width = None
+    else:
+        target = spec.target
+        width, height = (target, target) if isinstance(target, int) else target
+    sides = {"C": spec.channels, "H": height, "W": width}
+    first, second, third = (sides[axis] for axis in spec.dimension_order[1:])
+    return first, second, third

@@ -12,8 +12,11 @@ from vulcain.db.database import Database
 from vulcain.inference.engine import Engine
 from vulcain.inference.settings import EngineSettings
 from vulcain.metrics import Metrics, serve_metrics
+from vulcain.services._catalog import NetworkCatalog
 from vulcain.services.accounts import AccountService
+from vulcain.services.direct import DirectInference
 from vulcain.services.networks import NetworkService
+from vulcain.services.recognition import RecognitionService
 from vulcain.services.tasks import TaskService
 from vulcain.storage import BlobStore, open_storage
 from vulcain.tasks.events import LocalTaskEvents, TaskEvents
@@ -25,23 +28,6 @@ from vulcain.tasks.shared_events import PollingTaskEvents, PostgresTaskEvents, R
 from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
-
-
-def engine_settings(settings: Settings) -> EngineSettings:
-    """The settings of the inference engine derived from ``settings``."""
-    return EngineSettings(
-        work_dir=settings.data_dir.expanduser().absolute() / "engine",
-        max_models=settings.max_models,
-        models_memory_mb=settings.models_memory_mb,
-        fetch_allow_hosts=settings.allowed_fetch_hosts,
-        fetch_max_bytes=settings.fetch_max_bytes,
-        fetch_timeout_s=settings.fetch_timeout_seconds,
-        max_batch_size=settings.max_batch_size,
-        max_queue_delay_ms=settings.max_queue_delay_ms,
-        model_copies=settings.model_copies,
-        accelerate=settings.accelerate,
-        preprocess_threads=settings.workers,
-    )
 
 
 def open_events(settings: Settings, db: Database) -> TaskEvents:
@@ -75,7 +61,12 @@ def open_queue(settings: Settings, runner: TaskRunner) -> TaskQueue:
         from vulcain.tasks.celery_queue import CeleryQueue
 
         return CeleryQueue(settings)
-    return InProcessQueue(settings.workers, runner.start, runner.begin_inference)
+    return InProcessQueue(
+        settings.workers,
+        runner.start,
+        runner.begin_inference,
+        retry_seconds=settings.task_resubmit_seconds,
+    )
 
 
 class Services:
@@ -104,7 +95,9 @@ class Services:
         self._stop_metrics: Callable[[], None] | None = None
         self.db = Database(settings.database_url)
         self.storage = storage or open_blob_store(settings)
-        self.engine = engine or Engine(engine_settings(settings), self.storage.path, self.metrics)
+        self.engine = engine or Engine(
+            EngineSettings.from_settings(settings), self.storage.path, self.metrics
+        )
         self.events = events or open_events(settings, self.db)
         self.store = TaskStore(self.db)
         # Tasks are kept in memory where they run: not in a process that hands them to a
@@ -115,6 +108,7 @@ class Services:
         )
         self.queue = queue or open_queue(settings, self.runner)
         self.accounts = AccountService(self.db, cache_seconds=settings.auth_cache_seconds)
+        catalog = NetworkCatalog(self.db)
         self.networks = NetworkService(
             settings,
             self.db,
@@ -124,7 +118,10 @@ class Services:
             self.events,
             self.store,
             self.live,
+            catalog,
         )
+        self.direct = DirectInference(catalog, self.engine, settings.fetch_max_bytes)
+        self.recognition = RecognitionService(self.db, self.networks)
         self.tasks = TaskService(settings, self.db, self.events, self.live)
         self._purge = PurgeLoop(self.db, settings)
         self._resubmit = (

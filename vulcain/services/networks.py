@@ -5,33 +5,35 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import anyio.to_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vulcain.config import Settings
 from vulcain.db.database import Database
-from vulcain.db.models import NetworkFileRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import NewInference
+from vulcain.db.models import NetworkFileRow, NetworkRow, utcnow
+from vulcain.db.task_writes import NewInference, add_deploy_task, fail_network_tasks
 from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
+from vulcain.recognition.plan import RecognitionPlan
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
-from vulcain.services._blobs import claim_blobs, remove_unused_blobs
 from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._files import check_files
 from vulcain.services._inference_checks import check_image_sizes, check_request
 from vulcain.services._network_fields import check_description, check_metadata
 from vulcain.services._network_rows import find_network, to_network
-from vulcain.services._pages import check_page
-from vulcain.services._publishing import publish_network
+from vulcain.services._recognition_rows import detach_network
+from vulcain.services.blobs import claim_blobs, remove_unused_blobs
+from vulcain.services.pages import check_page
+from vulcain.services.publishing import publish_network
 from vulcain.storage.base import BlobInfo, BlobStore, StagedBlob
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTasks
 from vulcain.tasks.payloads import InferenceWork, encode_request
 from vulcain.tasks.queue import TaskQueue
-from vulcain.tasks.runner import DEPLOY, NETWORK_GONE
+from vulcain.tasks.runner import NETWORK_GONE
 from vulcain.tasks.settle import on_loop
 from vulcain.tasks.store import TaskStore
 
@@ -53,6 +55,7 @@ class NetworkService:
         events: TaskEvents,
         store: TaskStore,
         live: LiveTasks | None = None,
+        catalog: NetworkCatalog | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -62,7 +65,7 @@ class NetworkService:
         self._events = events
         self._store = store
         self._live = live
-        self._catalog = NetworkCatalog(db)
+        self._catalog = catalog or NetworkCatalog(db)
 
     def create(
         self,
@@ -73,7 +76,7 @@ class NetworkService:
         metadata: dict[str, Any],
         framework: str,
         preprocessing: Preprocessing,
-        files: Mapping[str, BinaryIO],
+        files: Mapping[str, IO[bytes]],
     ) -> Network:
         """Store the files (streamed, deduplicated by content; uploaded before the
         transaction, so a long upload holds no database lock), create the network and its
@@ -128,9 +131,7 @@ class NetworkService:
         metadata: dict[str, Any],
         framework: str,
     ) -> NetworkRow:
-        task = TaskRow(account_id=account.id, kind=DEPLOY, name="deploy network")
-        session.add(task)
-        session.flush()
+        task = add_deploy_task(session, account.id)
         row = NetworkRow(
             account_id=account.id,
             name=name,
@@ -198,30 +199,23 @@ class NetworkService:
             return to_network(row)
 
     def delete(self, account: Account, ref: int | str) -> None:
-        """Delete the network (owner or admin), its files no other network uses, and its
-        loaded model; its pending tasks end in error. Later inference on it is
+        """Delete the network (owner or admin), its files no other network uses, its
+        loaded model and the recognition versions that use it (a spec whose current
+        version goes has none); its pending tasks end in error. Later inference on it is
         :class:`vulcain.errors.NotFound`."""
         with self._db.session() as session:
             row = find_network(session, account, ref, load_files=True)
             _check_may_change(account, row, "delete")
             network_id = row.id
             blobs = [BlobInfo(file.sha256, file.size) for file in row.files]
+            detach_network(session, network_id)
             session.delete(row)
             session.flush()
-            pending = session.scalars(
-                select(TaskRow.id).where(
-                    TaskRow.network_id == network_id, TaskRow.status == "pending"
-                )
-            ).all()
-            session.execute(
-                update(TaskRow)
-                .where(TaskRow.id.in_(pending), TaskRow.status == "pending")
-                .values(status="error", error=NETWORK_GONE, update_date=utcnow())
-            )
+            failed = fail_network_tasks(session, network_id, NETWORK_GONE)
         self._catalog.forget(network_id)
         if self._live is not None:
             self._live.fail_network(network_id, NETWORK_GONE)
-        for task_id in pending:
+        for task_id in failed:
             self._events.notify(task_id)
         remove_unused_blobs(self._db, self._storage, blobs)
         self._engine.evict(network_id)
@@ -229,7 +223,7 @@ class NetworkService:
     def publish(self, account: Account, network_id: int, public_id: str) -> Network:
         """Publish any network under the slug ``public_id`` (admin only, who sees every
         network, see :func:`vulcain.services._network_rows.find_network`; see
-        :func:`vulcain.services._publishing.publish_network` for the slug rules)."""
+        :func:`vulcain.services.publishing.publish_network` for the slug rules)."""
         if not account.is_admin:
             raise Forbidden("Only an admin account can publish a network.")
         network = publish_network(self._db, network_id, public_id)
@@ -251,17 +245,46 @@ class NetworkService:
         target = await anyio.to_thread.run_sync(self._catalog.load, account, ref)
         return await self._accept(account, ref, request, target)
 
-    async def _accept(
-        self, account: Account, ref: int | str, request: InferenceRequest, target: InferenceTarget
+    async def infer_recognition(
+        self,
+        account: Account,
+        network_id: int,
+        request: InferenceRequest,
+        plan: RecognitionPlan,
+        name: str,
     ) -> int:
-        check_request(target, request)
+        """Accept a recognition inference on network ``network_id``, which the caller may
+        use through a version it may use (checked by the recognition service, so the
+        network may be another account's). Its output names are not checked here: a
+        tensor the network lacks fails the task, as a tensor of the wrong shape does."""
+        check_image_sizes(request, self._settings.fetch_max_bytes)
+        target = self._catalog.cached_id(network_id)
+        if target is not None:
+            try:
+                return await self._accept(account, None, request, target, plan=plan, name=name)
+            except NotFound:
+                self._catalog.forget(network_id)
+        target = await anyio.to_thread.run_sync(self._catalog.load_id, network_id)
+        return await self._accept(account, None, request, target, plan=plan, name=name)
+
+    async def _accept(
+        self,
+        account: Account,
+        ref: int | str | None,
+        request: InferenceRequest,
+        target: InferenceTarget,
+        *,
+        plan: RecognitionPlan | None = None,
+        name: str = "",
+    ) -> int:
+        check_request(target, request, outputs=plan is None)
         public_id = ref if isinstance(ref, str) else None
-        name = f"inference on network {ref}"  # a public network by its slug, as it was asked
+        # A public network by its slug, as it was asked.
+        name = name or f"inference on network {ref}"
         created = utcnow()
-        task = NewInference(
-            account.id, target.network.id, public_id, name, created, encode_request(request)
-        )
-        work = InferenceWork(target.network, request, account.id, name, created)
+        body = encode_request(request, plan)
+        task = NewInference(account.id, target.network.id, public_id, name, created, body)
+        work = InferenceWork(target.network, request, account.id, name, created, recognition=plan)
         begun = self._queue.begin(work)  # its images are decoded while the task is written
         loop = asyncio.get_running_loop()
         written: asyncio.Future[int] = loop.create_future()
@@ -282,7 +305,8 @@ class NetworkService:
 
     def _submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         """Hand the committed task to the queue. If that fails the task stays pending in
-        the database and is recovered at the next start, so the caller still succeeds."""
+        the database, so the caller still succeeds: the queue submits it again later (the
+        broker's resubmit, the in-process queue's retry), or the next start recovers it."""
         try:
             self._queue.submit(task_id, work)
         except Exception:

@@ -17,8 +17,9 @@ from collections import OrderedDict
 from datetime import datetime
 
 from vulcain.db.models import utcnow
+from vulcain.schemas import TaskStatus
 from vulcain.tasks.settle import complete
-from vulcain.tasks.views import ERROR, PENDING, SUCCESS, TaskView
+from vulcain.tasks.views import TaskView
 
 KEEP_SECONDS = 5.0
 """Long enough for the reads that follow an answer (a poll, a long-poll); every object
@@ -53,7 +54,7 @@ class LiveTask:
         self.name = name
         self.create_date = create_date
         self.update_date = create_date
-        self.status = PENDING
+        self.status = TaskStatus.PENDING
         self.error: str | None = None
         self.data: bytes | None = None
         self.running = False
@@ -63,7 +64,7 @@ class LiveTask:
 
     @property
     def pending(self) -> bool:
-        return self.status == PENDING
+        return self.status == TaskStatus.PENDING
 
     def set_running(self, running: bool) -> None:
         """Whether the engine is working on it (called on the engine's threads)."""
@@ -110,9 +111,9 @@ class LiveTasks:
     ) -> bool:
         """End a pending task and wake its waiters; ``False`` if it had ended already."""
         with self._lock:
-            if task.status != PENDING:
+            if task.status != TaskStatus.PENDING:
                 return False
-            task.status = ERROR if error is not None else SUCCESS
+            task.status = TaskStatus.ERROR if error is not None else TaskStatus.SUCCESS
             task.error = error
             task.data = data
             task.update_date = utcnow()
@@ -140,7 +141,7 @@ class LiveTasks:
             doomed = [
                 task
                 for task in self._tasks.values()
-                if task.network_id == network_id and task.status == PENDING
+                if task.network_id == network_id and task.status == TaskStatus.PENDING
             ]
         for task in doomed:
             if self.finish(task, error=error):
@@ -160,7 +161,7 @@ class LiveTasks:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            if task.status != PENDING:
+            if task.status != TaskStatus.PENDING:
                 return
             task._waiters.append((loop, future))
         timer = loop.call_later(max(0.0, timeout), complete, future)

@@ -11,14 +11,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, update
-
 from vulcain.config import Settings
 from vulcain.db.database import Database, advisory_lock
-from vulcain.db.models import InferenceRequestRow, TaskRow, utcnow
+from vulcain.db.models import utcnow
+from vulcain.db.task_writes import claim_stale, delete_finished_inferences, recover
 from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.queue import TaskQueue
-from vulcain.tasks.runner import INFERENCE, REQUEST_GONE
+from vulcain.tasks.runner import REQUEST_GONE
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +31,14 @@ def recover_pending(db: Database, queue: TaskQueue, events: TaskEvents) -> list[
     """Re-submit every pending task (a crash or kill lost them from the in-process queue);
     an inference whose stored request is gone is marked error. Returns the resubmitted ids."""
     with db.session() as session:
-        lost = session.scalars(
-            select(TaskRow.id).where(
-                TaskRow.status == "pending",
-                TaskRow.kind == INFERENCE,
-                ~exists().where(InferenceRequestRow.task_id == TaskRow.id),
-            )
-        ).all()
-        if lost:
-            session.execute(
-                update(TaskRow)
-                .where(TaskRow.id.in_(lost), TaskRow.status == "pending")
-                .values(status="error", error=REQUEST_GONE, update_date=utcnow())
-            )
-        pending = session.scalars(
-            select(TaskRow.id).where(TaskRow.status == "pending").order_by(TaskRow.id)
-        ).all()
+        pending, lost = recover(session, REQUEST_GONE)
     for task_id in lost:
         events.notify(task_id)
     for task_id in pending:
         queue.submit(task_id)
     if pending or lost:
         log.info("recovered %d pending tasks, %d lost inference requests", len(pending), len(lost))
-    return list(pending)
+    return pending
 
 
 def purge_finished(db: Database, older_than: datetime) -> int:
@@ -65,20 +49,10 @@ def purge_finished(db: Database, older_than: datetime) -> int:
     while True:
         with db.session() as session:
             advisory_lock(session, _PURGE_LOCK_ID)
-            ids = session.scalars(
-                select(TaskRow.id)
-                .where(
-                    TaskRow.kind == INFERENCE,
-                    TaskRow.status != "pending",
-                    TaskRow.update_date < older_than,
-                )
-                .limit(PURGE_BATCH)
-            ).all()
-            if not ids:
-                return purged
-            session.execute(delete(InferenceRequestRow).where(InferenceRequestRow.task_id.in_(ids)))
-            session.execute(delete(TaskRow).where(TaskRow.id.in_(ids)))
-            purged += len(ids)
+            deleted = delete_finished_inferences(session, older_than, PURGE_BATCH)
+        if not deleted:
+            return purged
+        purged += deleted
 
 
 def resubmit_stale(
@@ -90,24 +64,13 @@ def resubmit_stale(
     with db.session() as session:
         if not advisory_lock(session, _RESUBMIT_LOCK_ID, wait=False):
             return []
-        stale = session.scalars(
-            select(TaskRow.id)
-            .where(TaskRow.status == "pending", TaskRow.update_date < older_than)
-            .order_by(TaskRow.id)
-            .limit(limit)
-        ).all()
+        # Their age counts from this publish: the next round leaves them to the broker.
+        stale = claim_stale(session, older_than, limit)
         for task_id in stale:
             queue.submit(task_id)
-        if stale:
-            # Their age counts from this publish: the next round leaves them to the broker.
-            session.execute(
-                update(TaskRow)
-                .where(TaskRow.id.in_(stale), TaskRow.status == "pending")
-                .values(update_date=utcnow())
-            )
     if stale:
         log.warning("published again %d tasks pending for too long", len(stale))
-    return list(stale)
+    return stale
 
 
 class _Periodic:

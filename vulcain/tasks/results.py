@@ -43,3 +43,29 @@ def _non_finite(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
+
+
+def decode_tensors(data: bytes) -> dict[str, np.ndarray] | None:
+    """The arrays of task data made by :func:`encode_tensors`, by name in their order;
+    ``None`` for data that holds no tensors (a deployment's).
+
+    JSON keeps no dtype: integers come back as int64, floats as float32 when every value
+    is a float32 (what networks give, exactly as they gave it), else as float64."""
+    document = orjson.loads(data)
+    tensors = document.get("tensors") if isinstance(document, dict) else None
+    if not isinstance(tensors, list):
+        return None
+    arrays: dict[str, np.ndarray] = {}
+    for tensor in tensors:
+        values = np.asarray(tensor["data"])
+        if values.dtype.kind == "U":  # NaN and infinities are written as their names
+            values = np.array([float(value) for value in tensor["data"]], dtype=np.float64)
+        if values.dtype.kind == "f":
+            with np.errstate(over="ignore"):  # too large for float32: not equal, kept
+                narrowed = values.astype(np.float32)
+            if np.array_equal(narrowed, values, equal_nan=True):
+                values = narrowed
+        elif values.size == 0:
+            values = values.astype(np.float32)
+        arrays[tensor["name"]] = values.reshape(tensor.get("shape", tensor.get("dims")))
+    return arrays

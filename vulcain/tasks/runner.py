@@ -14,18 +14,20 @@ import time
 from concurrent.futures import Future
 from dataclasses import asdict
 from functools import partial
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, selectinload
 
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import TaskEnd
+from vulcain.db.task_writes import TaskEnd, finish_task
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, Outputs, ShuttingDown
+from vulcain.inference.budget import ShuttingDown
+from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
+from vulcain.recognition.results import recognition_data
+from vulcain.schemas import TaskKind, TaskStatus
 from vulcain.storage.base import BlobStore
 from vulcain.tasks._converted import keep_conversion
 from vulcain.tasks.events import TaskEvents
@@ -37,8 +39,6 @@ from vulcain.tasks.store import TaskStore
 
 log = logging.getLogger(__name__)
 
-DEPLOY = "deploy"
-INFERENCE = "inference"
 INTERNAL_ERROR = "The task failed because of an internal error; the server log has the details."
 NETWORK_GONE = "The network was deleted before the task ran."
 REQUEST_GONE = "The stored inference request is gone (the server stopped); send the request again."
@@ -105,7 +105,12 @@ class TaskRunner:
         both are done), :meth:`InferenceRun.not_written` drops it."""
         run = InferenceRun(self, work)
         try:
-            outputs = self._engine.submit(work.network, work.request, run.progress)
+            outputs = self._engine.submit(
+                work.network,
+                work.request,
+                run.progress,
+                framed=work.recognition is not None and work.recognition.framed,
+            )
         except Exception as error:
             outputs = Future()
             outputs.set_exception(error)
@@ -129,7 +134,7 @@ class TaskRunner:
                 return
             if error is None:
                 started = time.perf_counter()
-                data = encode_tensors(work.request.output_tensors, outputs.result())
+                data = _task_data(work, outputs.result())
                 if self._metrics is not None:
                     network = self._metrics.network(str(work.network.id))
                     network.stages["encode"].observe(time.perf_counter() - started)
@@ -171,7 +176,7 @@ class TaskRunner:
         if live is not None and self._live is not None:
             self._live.stored(live, isinstance(written, str))
         if isinstance(written, str) and self._metrics is not None:
-            outcome = "error" if end.error is not None else "success"
+            outcome = TaskStatus.ERROR if end.error is not None else TaskStatus.SUCCESS
             self._metrics.tasks.labels(written, outcome).inc()
         self._events.notify(task_id)
         if then is not None:
@@ -189,7 +194,7 @@ class TaskRunner:
     def _load(self, session: Session, task_id: int) -> tuple[NetworkSpec, InferenceWork | None]:
         """The task's network and, for an inference, its work."""
         task = session.get(TaskRow, task_id)
-        if task is None or task.status != "pending":
+        if task is None or task.status != TaskStatus.PENDING:
             raise _Skip
         network = (
             session.get(NetworkRow, task.network_id, options=[selectinload(NetworkRow.files)])
@@ -199,13 +204,15 @@ class TaskRunner:
         if network is None:
             raise VulcainError(NETWORK_GONE)
         spec = network_spec(network)
-        if task.kind == DEPLOY:
+        if task.kind == TaskKind.DEPLOY:
             return spec, None
         stored = session.get(InferenceRequestRow, task_id)
         if stored is None:
             raise VulcainError(REQUEST_GONE)
-        request = decode_request(stored.body)
-        return spec, InferenceWork(spec, request, task.account_id, task.name, task.create_date)
+        request, plan = decode_request(stored.body)
+        return spec, InferenceWork(
+            spec, request, task.account_id, task.name, task.create_date, recognition=plan
+        )
 
     def _finish_deploy(self, task_id: int, network: NetworkSpec, result: DeployResult) -> None:
         inputs = [asdict(spec) for spec in result.inputs]
@@ -213,7 +220,13 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                written = _write(session, task_id, {"inputs": inputs, **kept.data})
+                data = {
+                    "inputs": inputs,
+                    "outputs": result.final_outputs,
+                    "unbatched_outputs": result.unbatched_outputs,
+                    **kept.data,
+                }
+                written = finish_task(session, task_id, data=data)
                 if written:
                     session.execute(
                         update(NetworkRow)
@@ -223,9 +236,9 @@ class TaskRunner:
                     kept.add_file(session, network.id)
         finally:
             if not written:
-                kept.drop(self._db, self._storage)
+                kept.drop(self._db)
         if written and self._metrics is not None:
-            self._metrics.tasks.labels(DEPLOY, "success").inc()
+            self._metrics.tasks.labels(TaskKind.DEPLOY, TaskStatus.SUCCESS).inc()
         self._events.notify(task_id)
 
 
@@ -282,13 +295,12 @@ class InferenceRun:
         self._runner._inference_done(task_id, self._work, live, then, outputs)
 
 
-def _write(session: Session, task_id: int, data: dict[str, Any]) -> bool:
-    result = session.execute(
-        update(TaskRow)
-        .where(TaskRow.id == task_id, TaskRow.status == "pending")
-        .values(status="success", error=None, data=data, update_date=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+def _task_data(work: InferenceWork, outputs: Outputs) -> bytes:
+    """The tensors asked for, or the labels of a recognition."""
+    if work.recognition is None:
+        return encode_tensors(work.request.output_tensors, outputs)
+    framing = outputs.framing if isinstance(outputs, FramedOutputs) else None
+    return recognition_data(work.recognition, outputs, framing)
 
 
 def _message(task_id: int, error: BaseException, request_id: str | None = None) -> str:

@@ -8,8 +8,7 @@ from datetime import datetime
 import orjson
 
 from vulcain.db.models import TaskRow
-
-PENDING, SUCCESS, ERROR = "pending", "success", "error"
+from vulcain.schemas import TaskStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +17,7 @@ class TaskView:
 
     id: int
     name: str
-    status: str
+    status: TaskStatus
     error: str | None
     data: bytes | None
     create_date: datetime
@@ -26,7 +25,7 @@ class TaskView:
 
     @property
     def pending(self) -> bool:
-        return self.status == PENDING
+        return self.status == TaskStatus.PENDING
 
     @classmethod
     def of_row(cls, row: TaskRow) -> TaskView:

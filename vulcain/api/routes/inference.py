@@ -12,7 +12,7 @@ they were ever reached.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -23,10 +23,11 @@ from vulcain.api.docs import request_body
 from vulcain.api.ids import parse_id, private_ref
 from vulcain.api.models import TaskCreated
 from vulcain.api.reading import read_body
-from vulcain.api.responses import json_response, task_response
+from vulcain.api.responses import json_response
+from vulcain.api.tensors import NPY, NPZ, task_answer
 from vulcain.errors import BadRequest, NotFound
 from vulcain.logs import CURRENT_REQUEST
-from vulcain.schemas import InferenceRequest, Task
+from vulcain.schemas import Account, InferenceRequest, Task
 from vulcain.services import Services
 
 WAIT_INFERENCE = (
@@ -80,13 +81,21 @@ async def infer(request: Request) -> Response:
     wait = wait_parameter(request)
     async with read_body(request, InferenceRequest) as body:
         inference = body.fields
+    if wait is None:
+        return json_response({"task_id": await _infer(services, account, ref, inference)})
+    with services.tasks.waiting(account):  # refused before the task is created
+        task_id = await _infer(services, account, ref, inference)
+        return task_answer(request, await services.tasks.wait(account, task_id, wait))
+
+
+async def _infer(
+    services: Services, account: Account, ref: int | str, inference: InferenceRequest
+) -> int:
     task_id = await services.networks.infer(account, ref, inference)
     observed = CURRENT_REQUEST.get()
     if observed is not None:  # for the access log line
         observed.task_id, observed.network = task_id, str(ref)
-    if wait is None:
-        return json_response({"task_id": task_id})
-    return task_response(await services.tasks.wait(account, task_id, wait))
+    return task_id
 
 
 async def get_task(request: Request) -> Response:
@@ -99,8 +108,9 @@ async def get_task(request: Request) -> Response:
         raise NotFound(f"There is no task {text!r} among yours: task ids are integers.")
     wait = wait_parameter(request)
     if wait:
-        return task_response(await services.tasks.wait(account, task_id, wait))
-    return task_response(await services.tasks.get(account, task_id))
+        with services.tasks.waiting(account):
+            return task_answer(request, await services.tasks.wait(account, task_id, wait))
+    return task_answer(request, await services.tasks.get(account, task_id))
 
 
 def install(app: FastAPI, prefix: str) -> None:
@@ -115,6 +125,15 @@ def install(app: FastAPI, prefix: str) -> None:
 
 
 documented = APIRouter()
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_TENSOR_FILES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "With Accept: application/x-npz (every tensor) or application/x-npy "
+        "(the one tensor), a successful inference task answers its tensors as that NumPy "
+        "file; otherwise, and for a task that is pending or failed, the JSON task object.",
+        "content": {NPZ: _BINARY, NPY: _BINARY},
+    }
+}
 Wait = Annotated[float | None, Query(ge=0, description=WAIT_INFERENCE)]
 _INFERENCE_ANSWER = "``{task_id}``; with ``wait``, the task object (finished or still pending)"
 
@@ -125,6 +144,7 @@ _INFERENCE_ANSWER = "``{task_id}``; with ``wait``, the task object (finished or 
     response_model=TaskCreated | Task,
     summary="Run inference on a public network",
     response_description=_INFERENCE_ANSWER,
+    responses=_TENSOR_FILES,
     openapi_extra=request_body(InferenceRequest, files=True),
 )
 async def infer_public_network(
@@ -139,6 +159,7 @@ async def infer_public_network(
     response_model=TaskCreated | Task,
     summary="Run inference on one of your networks",
     response_description=_INFERENCE_ANSWER,
+    responses=_TENSOR_FILES,
     openapi_extra=request_body(InferenceRequest, files=True),
 )
 async def infer_network(
@@ -147,7 +168,13 @@ async def infer_network(
     return await infer(request)
 
 
-@documented.get("/tasks/{task_id}", tags=["tasks"], response_model=Task, summary="Retrieve a task")
+@documented.get(
+    "/tasks/{task_id}",
+    tags=["tasks"],
+    response_model=Task,
+    summary="Retrieve a task",
+    responses=_TENSOR_FILES,
+)
 async def retrieve_task(
     task_id: str,
     request: Request,
