@@ -42,7 +42,10 @@ def request_body(model: type[BaseModel], *, files: bool = False) -> dict[str, An
         form["additionalProperties"] = {
             "type": "string",
             "format": "binary",
-            "description": "a network file, the part named by its file name",
+            "description": (
+                "a network file: a part named by its file name, sent as a file (with a "
+                "filename in its Content-Disposition, as curl -F name=@path does)"
+            ),
         }
     else:
         form["additionalProperties"] = False
