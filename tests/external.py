@@ -1,4 +1,5 @@
-"""The external services some suites need (PostgreSQL, RabbitMQ, Redis): where the tests
+"""The external services some suites need (PostgreSQL, RabbitMQ, Redis, and Chromium for the
+web console's browser tests): where the tests
 look for them, whether they answer, and what a test does when one does not.
 
 A test that needs a service calls :func:`require`. When the service does not answer, the
@@ -23,6 +24,7 @@ import redis
 POSTGRES_SERVER = os.environ.get("VULCAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 RABBITMQ = os.environ.get("VULCAIN_TEST_RABBITMQ", "127.0.0.1:5672")
 REDIS = os.environ.get("VULCAIN_TEST_REDIS", "redis://127.0.0.1:6379")
+CHROMIUM = os.environ.get("VULCAIN_TEST_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_VARIABLE = "VULCAIN_REQUIRE_SERVICES"
 CONNECT_TIMEOUT_S = 5
 
@@ -54,6 +56,13 @@ def _probe_redis() -> None:
         client.ping()
     finally:
         client.close()
+
+
+def _probe_chromium() -> None:
+    # Debian's package: Playwright downloads no browser here.
+    if shutil.which(CHROMIUM) is None:
+        raise OSError(f"no Chromium executable at {CHROMIUM}: apt-get install -y chromium")
+    import playwright.sync_api  # noqa: F401  (in the test extra: pip install -e '.[test]')
 
 
 @dataclass
@@ -95,6 +104,7 @@ SERVICES = Services()
 SERVICES.add(Service("PostgreSQL", POSTGRES_SERVER, "VULCAIN_TEST_POSTGRES", _probe_postgres))
 SERVICES.add(Service("RabbitMQ", RABBITMQ, "VULCAIN_TEST_RABBITMQ", _probe_rabbitmq))
 SERVICES.add(Service("Redis", REDIS, "VULCAIN_TEST_REDIS", _probe_redis))
+SERVICES.add(Service("Chromium", CHROMIUM, "VULCAIN_TEST_CHROMIUM", _probe_chromium))
 
 
 def require(name: str) -> None:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.builders import onnx_slow_identity
 from tests.servers import VulcainServer, file_server
 
 pytestmark = pytest.mark.slow
@@ -444,4 +445,19 @@ def test_another_accounts_public_network(browser, server, small_cnn, image_file)
     page.get_by_role("button", name="Run").click()
     topk = page.get_by_test_id("result").get_by_test_id("topk")
     expect()(topk).to_be_visible(timeout=60_000)
+    assert page.errors == []
+
+
+def test_the_deployment_is_followed_live(browser, server, tmp_path, screenshots):
+    """A network whose warm-up pass takes seconds: the page shows it deploying, then
+    deployed, without being reloaded."""
+    files = onnx_slow_identity(tmp_path, copies=1024, matmuls=48)
+    page = open_page(browser, server)
+    sign_in(page, server)
+    create_through_the_form(page, files, "slow identity", target_size="16x16")
+    deployment = page.get_by_test_id("deployment")
+    expect()(deployment).to_contain_text("Deploying (task")
+    page.screenshot(path=screenshots / "04-network-deploying-1280.png")
+    expect()(deployment).to_contain_text("Deployed in", timeout=DEPLOY_TIMEOUT_MS)
+    expect()(page.get_by_label("out")).to_be_checked()
     assert page.errors == []

@@ -55,6 +55,25 @@ function NetworkTable({ title, path, linkOf, id }) {
     };
   }, [path, offset]);
 
+  // While a deployment shown is pending, ask again every two seconds.
+  const pending = Object.values(status).some((known) => known.status === 'pending');
+  useEffect(() => {
+    if (!pending || !page) return;
+    let live = true;
+    const timer = setTimeout(
+      () =>
+        deployments(page.results).then(
+          (known) => live && setStatus(known),
+          () => {},
+        ),
+      2000,
+    );
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [pending, status]);
+
   return (
     <section aria-labelledby={id}>
       <h2 id={id}>{title}</h2>
