@@ -107,6 +107,7 @@ _ERRORS = {
     408: "The request body stopped arriving (VULCAIN_BODY_READ_TIMEOUT_SECONDS)",
     413: "The body, or an image in it, is larger than allowed",
     415: "The content type is none of JSON, multipart/form-data, form-urlencoded",
+    429: "Too many requests of this account held at once",
 }
 
 
