@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -280,3 +281,24 @@ def test_a_caffe_network_and_its_layers(client: Client, admin, tmp_path: Path):
     for name in LAYERS:  # prob, and the layers conv1 and fc1
         expected = np.concatenate([_v07(client, admin, network, image)[name] for image in images])
         np.testing.assert_array_equal(outputs[name], expected)
+
+
+def _batched_items(client: Client, network: int) -> float:
+    """How many requests the network's dynamic batcher ran forward, from /metrics."""
+    text = client.get("/metrics").text
+    found = re.search(rf'^vulcain_batch_size_sum{{network="{network}"}} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_every_item_runs_through_the_dynamic_batcher(client: Client, admin, network):
+    before = _batched_items(client, network)
+    images = client.post(
+        f"/v2/models/{network}/infer", headers=admin, json=_images_body(_png(8), _png(9))
+    )
+    assert images.status_code == 200, images.text
+    assert _batched_items(client, network) == before + 2
+    tensor = {"name": "data", "shape": [3, 3, 8, 8], "datatype": "FP32", "data": [0.0] * 576}
+    tensors = client.post(f"/v2/models/{network}/infer", headers=admin, json={"inputs": [tensor]})
+    assert tensors.status_code == 200, tensors.text
+    assert tensors.json()["outputs"][0]["shape"] == [3, 5]
+    assert _batched_items(client, network) == before + 5
