@@ -6,7 +6,10 @@ Shared by ``tests/api/test_openapi.py`` (a few hundred cases in every run) and
 ``benchmarks/fuzz_api.py`` (5,000 and more, with figures).
 
 Image sources are only ``data:`` URIs (sent as text or as a file part): a URL would be
-fetched, which the test does not want, and the address guard is tested elsewhere.
+fetched, which the test does not want, and the address guard is tested elsewhere. The same
+goes for the images of ``/v2`` (``BYTES`` elements in JSON are image sources); there half
+of the bodies are replaced by well-formed requests (an image, or an FP32 tensor of the
+identity network's shape), so that inference runs as often as it is refused.
 """
 
 from __future__ import annotations
@@ -78,6 +81,22 @@ class FuzzReport:
         return sum(self.cases.values())
 
 
+def _v2_body(body: dict[str, Any], pick: Callable[[], Any]) -> dict[str, Any]:
+    """A generated ``/v2`` infer body with image sources among :data:`SOURCES`, or
+    (``pick`` deciding) a well-formed request for the identity network."""
+    choice = pick()
+    if choice == "image":
+        image = {"name": "data", "shape": [1], "datatype": "BYTES", "data": [SOURCES[0]]}
+        return {"inputs": [image], "outputs": [{"name": "out"}]}
+    if choice == "tensor":
+        tensor = {"name": "data", "shape": [1, 3, 8, 8], "datatype": "FP32", "data": [0.5] * 192}
+        return {"id": "fuzz", "inputs": [tensor]}
+    for entry in body.get("inputs") or []:
+        if isinstance(entry, dict) and entry.get("datatype") == "BYTES":
+            entry["data"] = [SOURCES[3]] * len(entry["data"]) if entry.get("data") else None
+    return body
+
+
 def _replace_sources(value: Any, pick: Callable[[], str]) -> Any:
     if isinstance(value, dict):
         return {
@@ -109,7 +128,13 @@ def fuzz(
     schema = schemathesis.openapi.from_asgi("/v0.7/openapi.json", app)
     report = FuzzReport()
     auth = {"X-API-KEY": api_key, "X-APP-ID": app_id}
-    real_ids = {"network_id": str(network_id), "public_id": public_id, "task_id": str(task_id)}
+    real_ids = {
+        "network_id": str(network_id),
+        "public_id": public_id,
+        "task_id": str(task_id),
+        "name": str(network_id),  # /v2/models/{name}
+        "version": "1",
+    }
     # Schemathesis sends a binary part without a filename, which makes it a text field:
     # the valid create sends its file itself, as clients do.
     create_form = {
@@ -166,7 +191,10 @@ def _run(
     )
     @hypothesis.given(case=st.one_of(strategies), data=st.data())
     def run(case: Any, data: st.DataObject) -> None:
-        if isinstance(case.body, dict) and "inference" in case.path:
+        if isinstance(case.body, dict) and case.path.endswith("/infer"):
+            choices = st.sampled_from(["generated", "image", "tensor"])
+            case.body = _v2_body(case.body, lambda: data.draw(choices))
+        elif isinstance(case.body, dict) and case.path.endswith(("/inference", "/preprocess")):
             case.body = _replace_sources(case.body, lambda: data.draw(st.sampled_from(SOURCES)))
             if "output_tensors" in case.body and data.draw(st.booleans()):
                 case.body["output_tensors"] = ["out"]  # the identity network's output

@@ -47,3 +47,11 @@ def test_every_operation_answers_as_the_openapi_document_says(
         ("POST /v0.7/networks", 201),
     ):
         assert report.statuses[(label, status)] > 0, report.statuses
+    accepted = {label for (label, status), _ in report.statuses.items() if status == 200}
+    # The Open Inference Protocol too: every /v2 operation, and inference ran.
+    assert {label for label in report.cases if label.split()[1].startswith("/v2")} >= {
+        "GET /v2/models/{name}",
+        "POST /v2/models/{name}/infer",
+    }
+    assert "POST /v2/models/{name}/infer" in accepted, report.statuses
+    assert "GET /v2/models/{name}" in accepted, report.statuses
