@@ -1,99 +1,12 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 
 import { api, followTask } from '../api.js';
+import { downloadFromApi } from '../download.js';
 import { duration, milliseconds } from '../format.js';
 import { ErrorBox, FieldError } from './common.jsx';
+import { FedTensors } from './fed-tensors.jsx';
+import { CORNERS, ImageWithBox } from './image-with-box.jsx';
 import { TensorResult } from './tensor-result.jsx';
-import { downloadFromApi } from '../download.js';
-
-const CORNERS = ['xmin', 'ymin', 'xmax', 'ymax'];
-
-function clamp(value) {
-  return Math.min(1, Math.max(0, value));
-}
-
-/** The image with the region drawn on it; dragging on it draws a new region. */
-function ImageWithBox({ src, box, onBox }) {
-  const frame = useRef(null);
-  const start = useRef(null);
-  const at = (event) => {
-    const rect = frame.current.getBoundingClientRect();
-    return {
-      x: clamp((event.clientX - rect.left) / rect.width),
-      y: clamp((event.clientY - rect.top) / rect.height),
-    };
-  };
-  const drag = (event) => {
-    if (!start.current) return;
-    const point = at(event);
-    const from = start.current;
-    onBox({
-      xmin: Math.min(from.x, point.x),
-      ymin: Math.min(from.y, point.y),
-      xmax: Math.max(from.x, point.x),
-      ymax: Math.max(from.y, point.y),
-    });
-  };
-  return (
-    <div
-      class="image-frame"
-      ref={frame}
-      data-testid="image-frame"
-      onPointerDown={(event) => {
-        event.preventDefault();
-        frame.current.setPointerCapture(event.pointerId);
-        start.current = at(event);
-      }}
-      onPointerMove={drag}
-      onPointerUp={(event) => {
-        drag(event);
-        start.current = null;
-      }}
-    >
-      <img src={src} alt="The image to run the network on" draggable={false} />
-      {box && (
-        <div
-          class="box"
-          aria-hidden="true"
-          style={{
-            left: `${box.xmin * 100}%`,
-            top: `${box.ymin * 100}%`,
-            width: `${(box.xmax - box.xmin) * 100}%`,
-            height: `${(box.ymax - box.ymin) * 100}%`,
-          }}
-        />
-      )}
-    </div>
-  );
-}
-
-/** What the preprocessing dry-run answers: each input tensor's statistics and a grey image
- *  of each of its channels. */
-function FedTensors({ inputs }) {
-  return (
-    <section aria-labelledby="fed-heading" data-testid="fed">
-      <h3 id="fed-heading">What the network receives</h3>
-      {inputs.map((input) => (
-        <figure key={input.name} class="fed">
-          <figcaption>
-            <code>{input.name}</code> · shape [{input.shape.join(', ')}] · {input.dtype} · min{' '}
-            {input.min?.toPrecision(4)} · mean {input.mean?.toPrecision(4)} · max {input.max?.toPrecision(4)}
-          </figcaption>
-          <div class="channels">
-            {input.channels.map((channel, index) => (
-              <img
-                key={index}
-                src={channel}
-                alt={`${input.name}, channel ${index}`}
-                title={`channel ${index}`}
-              />
-            ))}
-          </div>
-        </figure>
-      ))}
-    </section>
-  );
-}
 
 function round(value) {
   return Math.round(value * 1000) / 1000;
