@@ -471,6 +471,62 @@ def onnx_slow_identity(
     return _write_onnx(dest, graph)
 
 
+def onnx_channel_classifier(dest: Path, weights: np.ndarray, bias: np.ndarray) -> dict[str, Path]:
+    """Input ``data`` [N, 3, H, W] (dynamic N, H, W); ``prob`` = softmax(mean of each
+    channel @ ``weights`` (3, L) + ``bias`` (L)), shape [N, L]: on an image of one colour
+    the scores follow from that colour alone."""
+    labels = weights.shape[1]
+    nodes = [
+        helper.make_node("ReduceMean", ["data"], ["means"], axes=[2, 3], keepdims=0),
+        helper.make_node("MatMul", ["means", "weights"], ["product"]),
+        helper.make_node("Add", ["product", "bias"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["prob"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "channel_classifier",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", labels])],
+        initializer=[
+            numpy_helper.from_array(weights.astype(np.float32), "weights"),
+            numpy_helper.from_array(bias.astype(np.float32), "bias"),
+        ],
+    )
+    return _write_onnx(dest, graph)
+
+
+def onnx_constant_outputs(dest: Path, outputs: dict[str, np.ndarray]) -> dict[str, Path]:
+    """Input ``data`` [N, 3, H, W] (dynamic N, H, W); each output ``name`` is its array
+    with a batch dimension, [N, *array.shape], whatever the image: a network whose
+    candidates are known in advance."""
+    nodes = [helper.make_node("ReduceMean", ["data"], ["means"], axes=[2, 3], keepdims=0)]
+    initializers = []
+    graph_outputs = []
+    for name, array in outputs.items():
+        flat = np.asarray(array, np.float32).reshape(-1)
+        initializers += [
+            numpy_helper.from_array(np.zeros((3, flat.size), np.float32), f"{name}_zeros"),
+            numpy_helper.from_array(flat, f"{name}_values"),
+            numpy_helper.from_array(np.array([-1, *array.shape], np.int64), f"{name}_shape"),
+        ]
+        nodes += [
+            helper.make_node("MatMul", ["means", f"{name}_zeros"], [f"{name}_none"]),
+            helper.make_node("Add", [f"{name}_none", f"{name}_values"], [f"{name}_flat"]),
+            helper.make_node("Reshape", [f"{name}_flat", f"{name}_shape"], [name]),
+        ]
+        graph_outputs.append(
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *array.shape])
+        )
+    graph = helper.make_graph(
+        nodes,
+        "constant_outputs",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        graph_outputs,
+        initializer=initializers,
+    )
+    return _write_onnx(dest, graph)
+
+
 def onnx_non_finite(dest: Path) -> dict[str, Path]:
     """Input ``data`` [N, 3, H, W]; ``out`` = data / (data - data), NaN where a value is 0
     and +Infinity where it is positive; ``neg`` = -out (-Infinity where it is positive)."""

@@ -24,11 +24,24 @@ MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 REPOSITORY_PATH = re.compile(r"`((?:vulcain|tests|benchmarks|docs)/[\w./-]*)`")
 
 
+NOT_SOURCES = {".git", ".venv", "node_modules", "data", "build", "dist", "__pycache__"}
+NOT_SOURCES |= {".pytest_cache", ".ruff_cache", ".mypy_cache"}
+"""Folders of a working tree that are not part of the repository (when git cannot say)."""
+
+
 def repository_files() -> list[Path]:
-    """The files under version control (what a clone holds)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.decode()
+    """The files under version control (what a clone holds); outside a git checkout, the
+    tree without the folders tools and runs create."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        return [
+            path
+            for path in ROOT.rglob("*")
+            if path.is_file() and not NOT_SOURCES & set(path.relative_to(ROOT).parts)
+        ]
     return [ROOT / name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
@@ -175,4 +188,32 @@ def test_no_module_imports_a_private_module_of_another_package():
                 and owner not in _may_import_privately(package)
             ):
                 offenders.append(f"{relative}:{line}: {module}")
+    assert offenders == []
+
+
+NETWORK_LAYERS = (
+    "vulcain/api",
+    "vulcain/services",
+    "vulcain/tasks",
+    "vulcain/db",
+    "vulcain/client",
+)
+"""Where the uploaded thing is a network (docs/architecture.md, "Words"); ``vulcain/api/v2``
+speaks the Open Inference Protocol, whose word is "model"."""
+
+
+def test_the_api_and_the_services_name_nothing_after_a_model():
+    offenders = []
+    for path in repository_files():
+        relative = path.relative_to(ROOT).as_posix()
+        if (
+            path.suffix != ".py"
+            or not relative.startswith(NETWORK_LAYERS)
+            or relative.startswith("vulcain/api/v2/")
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            is_definition = isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_definition and "model" in node.name.lower():
+                offenders.append(f"{relative}:{node.lineno}: {node.name}")
     assert offenders == []

@@ -119,7 +119,8 @@ class Settings(BaseSettings):
     take; past it the inference fails with an error instead of holding a preparation
     thread, which every network shares."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
-    """Time limit to download an image from a URL."""
+    """Time limit of the whole fetch of an image URL: resolving its host name, connecting,
+    its headers, its body and its redirects, together."""
     max_image_pixels: int = Field(default=100_000_000, gt=0)
     """Most pixels (width times height) an image may have; checked in its header, before
     it is decoded."""
@@ -133,7 +134,9 @@ class Settings(BaseSettings):
     enough blocked tasks for the batcher to fill one batch while another runs forward."""
     task_resubmit_seconds: float = Field(default=120, gt=0)
     """With a broker: a task still pending after this long while the broker queue is empty
-    is published again (its first publish failed); running a task twice is harmless."""
+    is published again (its first publish failed); running a task twice is harmless.
+    In-process: a task that could not be queued (or whose run failed outside its own error
+    handling) is submitted again after this long."""
     events_poll_seconds: float = Field(default=2.0, gt=0)
     """With a broker on SQLite (no LISTEN/NOTIFY, no Redis): how often a long-poll re-reads
     its task."""

@@ -40,6 +40,12 @@ class NotFound(VulcainError):
     status_code = 404
 
 
+class Conflict(VulcainError):
+    """The request contradicts the object's state (delete a published spec by its id)."""
+
+    status_code = 409
+
+
 class PayloadTooLarge(VulcainError):
     status_code = 413
 

@@ -18,6 +18,7 @@ VERSIONS = ("0.9.4", "1.0.0")
 COMPAT_VENVS = Path(sys.prefix) / "compat"
 """``.venv/compat/<version>``: built once, reused by later runs, rebuilt when broken."""
 FLOW_SCRIPT = Path(__file__).with_name("deepomatic_flow.py")
+RECOGNITION_SCRIPT = Path(__file__).with_name("recognition_flow.py")
 BBOX = {"xmin": 0.25, "ymin": 0.1, "xmax": 0.8, "ymax": 0.95}
 
 
@@ -51,9 +52,14 @@ def compat_python(version: str) -> Path:
     return python
 
 
-def run_flow(version: str, server: VulcainServer, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Run tests/compat/deepomatic_flow.py with that version's client; return its results."""
+def run_flow(
+    version: str, server: VulcainServer, inputs: dict[str, Any], script: Path = FLOW_SCRIPT
+) -> dict[str, Any]:
+    """Run ``script`` (tests/compat/deepomatic_flow.py) with that version's client; return
+    its results."""
     tag = "v" + version.replace(".", "")
+    if script != FLOW_SCRIPT:
+        tag += "-" + script.stem
     config = {
         "url": server.url,
         "api_key": server.api_key,
@@ -61,6 +67,8 @@ def run_flow(version: str, server: VulcainServer, inputs: dict[str, Any]) -> dic
         "run_id": f"compat-{tag}",
         "slug": f"identity-{tag}",
         "model_path": str(inputs["model_path"]),
+        "classifier_path": str(inputs["classifier_path"]),
+        "label_names": list(inputs["label_names"]),
         "image_path": str(inputs["image_path"]),
         "image_url": inputs["image_url"],
         "bbox": BBOX,
@@ -68,7 +76,7 @@ def run_flow(version: str, server: VulcainServer, inputs: dict[str, Any]) -> dic
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPOMATIC_", "VULCAIN_"))}
     done = subprocess.run(
-        [str(compat_python(version)), str(FLOW_SCRIPT), json.dumps(config)],
+        [str(compat_python(version)), str(script), json.dumps(config)],
         capture_output=True,
         text=True,
         timeout=600,

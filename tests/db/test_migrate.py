@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
 
 from vulcain.db.database import Database
-from vulcain.db.migrate import upgrade
+from vulcain.db.migrate import alembic_config, upgrade
+from vulcain.db.models import Base
 
 _DATE = "'2024-01-01 00:00:00'"
 
@@ -62,5 +66,29 @@ def test_sqlite_ids_become_never_reused_and_no_row_is_lost(tmp_path: Path):
             assert connection.execute(text("SELECT max(id) FROM tasks")).scalar() == 4
         with db.engine.connect() as connection:
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        db.close()
+
+
+def test_the_migrated_schema_is_the_models_schema_and_downgrades(database_url: str):
+    """Every table, column, index and key the models declare, on SQLite and PostgreSQL;
+    the recognition revision goes down and up again."""
+
+    db = Database(database_url)
+    try:
+        db.migrate()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            assert compare_metadata(context, Base.metadata) == []
+        with db.engine.connect() as connection:
+            config = alembic_config(db.engine)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+            connection.commit()
+        assert "recognition_specs" not in inspect(db.engine).get_table_names()
+        db.migrate()
+        assert {"recognition_specs", "recognition_versions"} <= set(
+            inspect(db.engine).get_table_names()
+        )
     finally:
         db.close()

@@ -26,6 +26,7 @@ from vulcain.api.routes import (
     inference,
     networks,
     preprocess,
+    recognition,
     task_tensors,
     tasks,
 )
@@ -58,7 +59,14 @@ OPENAPI_TAGS = [
     },
 ]
 
-_BODY_MODELS = (NetworkCreate, NetworkPatch, InferenceRequest, PublishRequest, *v2.BODY_MODELS)
+_BODY_MODELS = (
+    NetworkCreate,
+    NetworkPatch,
+    InferenceRequest,
+    PublishRequest,
+    *v2.BODY_MODELS,
+    *recognition.BODY_MODELS,
+)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -100,8 +108,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.settings = settings
     inference.install(app, API_PREFIX)
     v2.install(app)
-    routers = (networks.router, preprocess.router, task_tensors.router, tasks.router)
-    for router in (*routers, accounts.router):
+    routers = (networks.router, preprocess.router, recognition.router, task_tensors.router)
+    for router in (*routers, tasks.router, accounts.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     if services.metrics is not None and not settings.metrics_port:

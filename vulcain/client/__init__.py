@@ -4,6 +4,7 @@
 >>> client = Client()  # VULCAIN_API_KEY and VULCAIN_URL
 >>> network = client.Network.retrieve(42)
 >>> network.inference(inputs=[ImageInput("https://example.com/dog.jpg")], output_tensors=["prob"])
+>>> client.RecognitionVersion.retrieve(7).inference([ImageInput("https://example.com/dog.jpg")])
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from vulcain.client._exceptions import (
 )
 from vulcain.client._inputs import ImageInput
 from vulcain.client._networks import Network, Networks
+from vulcain.client._recognition import (
+    RecognitionSpec,
+    RecognitionSpecs,
+    RecognitionVersion,
+    RecognitionVersions,
+)
 from vulcain.client._tasks import Task, Tasks
 
 __all__ = [
@@ -31,6 +38,10 @@ __all__ = [
     "ImageInput",
     "Network",
     "Networks",
+    "RecognitionSpec",
+    "RecognitionSpecs",
+    "RecognitionVersion",
+    "RecognitionVersions",
     "ServerError",
     "Task",
     "TaskError",

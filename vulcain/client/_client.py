@@ -1,4 +1,5 @@
-"""The entry point: ``Client(api_key, host)`` with ``client.Network`` and ``client.Task``."""
+"""The entry point: ``Client(api_key, host)`` with ``client.Network``, ``client.Task``,
+``client.RecognitionSpec`` and ``client.RecognitionVersion``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from types import TracebackType
 from vulcain.client._exceptions import CredentialsNotFound
 from vulcain.client._http import DEFAULT_TIMEOUT, HTTPSession
 from vulcain.client._networks import Networks
+from vulcain.client._recognition import RecognitionSpecs, RecognitionVersions
 from vulcain.client._tasks import Tasks
 
 DEFAULT_HOST = "http://127.0.0.1:8000"
@@ -52,6 +54,8 @@ class Client:
         )
         self.Network = Networks(self._session)
         self.Task = Tasks(self._session)
+        self.RecognitionSpec = RecognitionSpecs(self._session)
+        self.RecognitionVersion = RecognitionVersions(self._session)
 
     def account(self) -> dict[str, object]:
         """The account this key belongs to (``GET /v0.7/accounts/me``)."""

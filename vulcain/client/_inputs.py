@@ -107,21 +107,26 @@ def _check_polygon(polygon: Sequence[Mapping[str, float]]) -> list[dict[str, flo
         raise ValueError(f"polygon must be a list of {{'x', 'y'}} points: {error}") from None
 
 
-def inference_body(inputs: Sequence[ImageInput], output_tensors: Sequence[str]) -> dict[str, Any]:
+def inference_body(
+    inputs: Sequence[ImageInput],
+    output_tensors: Sequence[str] | None,
+    options: Mapping[str, bool | int] | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of the request: ``json=`` when every source is a string, else a
-    multipart body with flattened keys (docs/api.md) and one file part per upload."""
+    multipart body with flattened keys (docs/api.md) and one file part per upload.
+    ``output_tensors`` is left out when ``None`` (a recognition names none); ``options``
+    are top-level fields (``show_discarded``, ``max_predictions``)."""
     if isinstance(output_tensors, str):
         output_tensors = [output_tensors]
     for item in inputs:
         if not isinstance(item, ImageInput):
             raise TypeError(f"inputs must be ImageInput objects, not {type(item).__name__}")
+    fields: dict[str, Any] = dict(options or {})
+    if output_tensors is not None:
+        fields["output_tensors"] = list(output_tensors)
     if not any(item.upload is not None for item in inputs):
-        return {
-            "json": {
-                "inputs": [{"image": {"source": i.source, **i.image_fields()}} for i in inputs],
-                "output_tensors": list(output_tensors),
-            }
-        }
+        images = [{"image": {"source": i.source, **i.image_fields()}} for i in inputs]
+        return {"json": {"inputs": images, **fields}}
     data: dict[str, str] = {}
     files: list[tuple[str, tuple[str, Any, str]]] = []
     for index, item in enumerate(inputs):
@@ -131,8 +136,8 @@ def inference_body(inputs: Sequence[ImageInput], output_tensors: Sequence[str]) 
         else:
             data[prefix + "source"] = item.source or ""
         _flatten(item.image_fields(), prefix.rstrip("."), data)
-    for index, name in enumerate(output_tensors):
-        data[f"output_tensors[{index}]"] = name
+    for name, value in fields.items():
+        _flatten(value, name, data)
     return {"data": data, "files": files}
 
 

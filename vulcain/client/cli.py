@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +16,19 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from vulcain.client import Client, ImageInput, Network, VulcainException
+from vulcain.client import (
+    ImageInput,
+    Network,
+    RecognitionSpec,
+    RecognitionVersion,
+)
+from vulcain.client.cli_session import cli_client
+from vulcain.client.recognition_cli import format_labels, recognition
 
 _stderr = Console(stderr=True)
 
 
-@contextmanager
-def _client() -> Iterator[Client]:
-    """A client from the environment; any client error becomes a one-line CLI failure."""
-    try:
-        with Client() as client:
-            yield client
-    except VulcainException as error:
-        raise click.ClickException(str(error)) from None
+_client = cli_client
 
 
 def _network_id(value: str) -> int | str:
@@ -165,16 +163,35 @@ def _describe(name: str, tensor: np.ndarray, top: int) -> str:
 
 
 @click.command("infer")
-@click.argument("network_id")
-@click.argument("images", nargs=-1, required=True)
-@click.option("--output", "-o", "outputs", multiple=True, required=True, help="Tensor to return.")
+@click.argument("arguments", nargs=-1, required=True, metavar="[NETWORK_ID] IMAGES...")
+@click.option("--output", "-o", "outputs", multiple=True, help="Tensor to return (networks).")
+@click.option("--version", "version_id", type=int, help="Recognise with this version.")
+@click.option("--spec", "spec_id", help="Recognise with this spec (an id, or a public slug).")
+@click.option("--show-discarded", is_flag=True, help="Also print the labels below threshold.")
+@click.option("--max-predictions", default=100, show_default=True, help="Labels per output.")
 @click.option("--top", default=5, show_default=True, help="How many largest values to print.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait per image.")
 def infer(
-    network_id: str, images: tuple[str, ...], outputs: tuple[str, ...], top: int, timeout: float
+    arguments: tuple[str, ...],
+    outputs: tuple[str, ...],
+    version_id: int | None,
+    spec_id: str | None,
+    show_discarded: bool,
+    max_predictions: int,
+    top: int,
+    timeout: float,
 ) -> None:
     """Run NETWORK_ID (an id of yours or a public slug) on each image (a file or a URL) and
-    print each requested tensor's shape and largest values with their flat indices."""
+    print each requested tensor's shape and largest values with their flat indices; or,
+    with --version or --spec (then every argument is an image), print the labels found."""
+    if version_id is not None or spec_id is not None:
+        _recognise(arguments, version_id, spec_id, show_discarded, max_predictions, timeout)
+        return
+    if len(arguments) < 2:
+        raise click.UsageError("give NETWORK_ID and at least one image (or --version N)")
+    if not outputs:
+        raise click.UsageError("name the tensors to return with --output (or use --version N)")
+    network_id, images = arguments[0], arguments[1:]
     inputs = [_image_input(image) for image in images]
     with _client() as client:
         network: Network = client.Network.retrieve(_network_id(network_id))
@@ -183,6 +200,35 @@ def infer(
             click.echo(image)
             for name, tensor in tensors.items():
                 click.echo(_describe(name, tensor, top))
+
+
+def _recognise(
+    images: tuple[str, ...],
+    version_id: int | None,
+    spec_id: str | None,
+    show_discarded: bool,
+    max_predictions: int,
+    timeout: float,
+) -> None:
+    if version_id is not None and spec_id is not None:
+        raise click.UsageError("give --version or --spec, not both")
+    inputs = [_image_input(image) for image in images]
+    with _client() as client:
+        target: RecognitionSpec | RecognitionVersion = (
+            client.RecognitionVersion.retrieve(version_id)
+            if version_id is not None
+            else client.RecognitionSpec.retrieve(_network_id(spec_id or ""))
+        )
+        for image, item in zip(images, inputs, strict=True):
+            data = target.inference(
+                [item],
+                show_discarded=show_discarded,
+                max_predictions=max_predictions,
+                timeout=timeout,
+            )
+            click.echo(image)
+            for line in format_labels(data):
+                click.echo(line)
 
 
 NETWORK_COMMANDS: tuple[click.Command, ...] = (
@@ -194,7 +240,8 @@ NETWORK_COMMANDS: tuple[click.Command, ...] = (
 
 
 def register(group: click.Group) -> None:
-    """Add ``networks create|list|show|rm`` and ``infer`` to ``group`` (the ``vulcain``
+    """Add ``networks create|list|show|rm``, ``recognition specs|versions ...`` and
+    ``infer`` to ``group`` (the ``vulcain``
     command). An existing ``networks`` group (with ``publish``, say) is extended in place."""
     networks = group.commands.get("networks")
     if not isinstance(networks, click.Group):
@@ -203,3 +250,4 @@ def register(group: click.Group) -> None:
     for command in NETWORK_COMMANDS:
         networks.add_command(command)
     group.add_command(infer)
+    group.add_command(recognition)

@@ -1,4 +1,5 @@
-"""SQLAlchemy models: accounts, networks, their files, blobs, tasks and stored requests.
+"""SQLAlchemy models: accounts, networks, their files, blobs, tasks, stored requests, and
+recognition specifications and versions.
 
 Every change to these tables needs an Alembic migration in ``vulcain/db/migrations``.
 """
@@ -192,3 +193,49 @@ class BlobRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     create_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecognitionSpecRow(Base):
+    """A recognition specification: the labels of each output. ``current_version_id`` is a
+    plain column kept by the service (a foreign key to the versions, which refer to the
+    spec, would make the two tables refer to each other)."""
+
+    __tablename__ = "recognition_specs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    outputs: Mapped[list[Any]] = mapped_column(JSON)
+    current_version_id: Mapped[int | None] = mapped_column(Integer)
+    public_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+    update_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_recognition_specs_account_id_id", "account_id", "id"),
+        _NEVER_REUSE_IDS,
+    )
+
+
+class RecognitionVersionRow(Base):
+    """A network bound to a spec with the post-processing of each of the spec's outputs."""
+
+    __tablename__ = "recognition_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    spec_id: Mapped[int] = mapped_column(
+        ForeignKey("recognition_specs.id", ondelete="CASCADE"), index=True
+    )
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), index=True
+    )
+    post_processings: Mapped[list[Any]] = mapped_column(JSON)
+    create_date: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_recognition_versions_account_id_id", "account_id", "id"),
+        _NEVER_REUSE_IDS,
+    )

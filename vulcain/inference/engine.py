@@ -33,8 +33,13 @@ from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
 from vulcain.inference.batching import BatchItem, batch_axes
 from vulcain.inference.budget import ImageBudget, ShuttingDown
+from vulcain.inference.framing import Framing, framing
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.inference.preparation import decode_region, model_feeds, warmup_image
+from vulcain.inference.preparation import (
+    decode_located,
+    model_feeds,
+    warmup_image,
+)
 from vulcain.inference.settings import EngineSettings
 from vulcain.inference.sources import read_source
 from vulcain.metrics import Metrics
@@ -43,6 +48,17 @@ from vulcain.schemas import InferenceRequest
 
 Outputs = dict[str, np.ndarray]
 """The tensors of one request by output name, each with a batch dimension of 1."""
+
+
+class FramedOutputs(dict[str, np.ndarray]):
+    """:data:`Outputs`, with where the first network input lies in the request's first
+    image (what maps boxes found by the network back to the image)."""
+
+    def __init__(self, outputs: Outputs, framing: Framing) -> None:
+        super().__init__(outputs)
+        self.framing = framing
+
+
 Progress = Callable[[bool], None]
 """Told whether a request is being worked on (``True``: prepared or run forward) or waits
 (``False``: queued for its forward pass)."""
@@ -59,7 +75,9 @@ class TensorRequest:
     outputs: tuple[str, ...] = ()
 
 
-_Request = tuple[NetworkSpec, InferenceRequest | TensorRequest, Progress | None, Future[Outputs]]
+_Request = tuple[
+    NetworkSpec, InferenceRequest | TensorRequest, Progress | None, Future[Outputs], bool
+]
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,8 @@ class Engine:
         network: NetworkSpec,
         request: InferenceRequest | TensorRequest,
         progress: Progress | None = None,
+        *,
+        framed: bool = False,
     ) -> Future[Outputs]:
         """Start one request: ``request.inputs`` match the network's preprocessing inputs,
         in order; or a :class:`TensorRequest`, which skips decoding and preprocessing.
@@ -201,13 +221,14 @@ class Engine:
         before it to prepare, no batch before it to run), ``False`` while it waits behind
         other work.
         The future holds the tensors of the requested outputs or the error; its callbacks
-        run on the batcher's thread: keep them short."""
+        run on the batcher's thread: keep them short. With ``framed`` (an
+        :class:`InferenceRequest`), the tensors come as :class:`FramedOutputs`."""
         if self._closed:
             raise ShuttingDown("the engine is stopping")
         result: Future[Outputs] = Future()
         if progress is not None:
             progress(self._requests.empty())
-        self._requests.put((network, request, progress, result))
+        self._requests.put((network, request, progress, result, framed))
         return result
 
     def _prepare_loop(self) -> None:
@@ -223,6 +244,7 @@ class Engine:
         request: InferenceRequest | TensorRequest,
         progress: Progress | None,
         result: Future[Outputs],
+        framed: bool,
     ) -> None:
         if progress is not None:
             progress(True)
@@ -233,30 +255,35 @@ class Engine:
                     feeds = request.feeds
                     outputs = request.outputs or tuple(model.runtime.final_outputs())
                 else:
-                    feeds = self._feeds(model, request, observe=True)
+                    feeds, frame = self._feeds(model, request, observe=True, framed=framed)
                     outputs = tuple(request.output_tensors)
+                    if frame is not None:
+                        result = _framed(result, frame)
                 model.batcher.submit(BatchItem(feeds, outputs, result, progress))
         except Exception as error:
             result.set_exception(error)
 
     def _feeds(
-        self, model: LoadedModel, request: InferenceRequest, *, observe: bool
-    ) -> dict[str, np.ndarray]:
+        self, model: LoadedModel, request: InferenceRequest, *, observe: bool, framed: bool = False
+    ) -> tuple[dict[str, np.ndarray], Framing | None]:
         """Read, decode and preprocess the images of ``request`` into ``model``'s feeds
-        (timing each stage in the model's metrics when ``observe``)."""
+        (timing each stage in the model's metrics when ``observe``), with where the first
+        input lies in its image when ``framed``."""
         started = time.perf_counter()
         sources = [read_source(item.image.source, self._policy) for item in request.inputs]
         read = time.perf_counter()
-        images = [
-            decode_region(
+        images, frame = [], None
+        for index, (data, item) in enumerate(zip(sources, request.inputs, strict=True)):
+            region, size, box = decode_located(
                 data,
                 item.image,
                 self._policy.max_pixels,
                 self.settings.max_polygon_points,
                 ImageBudget(self.settings.image_cpu_seconds, self._stopping, index).check,
             )
-            for index, (data, item) in enumerate(zip(sources, request.inputs, strict=True))
-        ]
+            if framed and frame is None:  # where the first input lies in its image
+                frame = framing(size, box, model.network.preprocessing.inputs[0].image)
+            images.append(region)
         decoded = time.perf_counter()
         feeds = model_feeds(model, [images])
         if observe and model.metrics is not None:
@@ -264,13 +291,13 @@ class Engine:
             stages["read"].observe(read - started)
             stages["decode"].observe(decoded - read)
             stages["preprocess"].observe(time.perf_counter() - decoded)
-        return feeds
+        return feeds, frame
 
     def preprocess(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
         """The tensors ``network`` would be fed for ``request``, by input name (``im_info``
         included where the network takes it), each with a batch dimension of 1; no forward
         pass runs. Blocks: call it from a worker thread."""
-        return self._feeds(self._models.get(network), request, observe=False)
+        return self._feeds(self._models.get(network), request, observe=False)[0]
 
     def final_outputs(self, network: NetworkSpec) -> list[str]:
         """The network's own outputs (what a request naming none returns). Blocks: it
@@ -329,3 +356,18 @@ def _learn_batch_axes(model: LoadedModel, warmup: list[np.ndarray], alone: Outpu
             model.network.id,
             ", ".join(unbatched),
         )
+
+
+def _framed(outer: Future[Outputs], frame: Framing) -> Future[Outputs]:
+    """A future for the batcher whose result reaches ``outer`` with ``frame``."""
+    inner: Future[Outputs] = Future()
+
+    def forward(done: Future[Outputs]) -> None:
+        error = done.exception()
+        if error is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(FramedOutputs(done.result(), frame))
+
+    inner.add_done_callback(forward)
+    return inner

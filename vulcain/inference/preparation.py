@@ -10,19 +10,19 @@ import numpy as np
 from vulcain.errors import ImageError
 from vulcain.inference._model_cache import IM_INFO, LoadedModel
 from vulcain.inference.preprocessing import PreparedImage, preprocess
-from vulcain.inference.regions import Check, apply_region
+from vulcain.inference.regions import Box, Check, locate_region
 from vulcain.inference.sources import decode_image
 from vulcain.schemas import ImageInput
 
 
-def decode_region(
+def decode_located(
     data: bytes, image: ImageInput, max_pixels: int, max_polygon_points: int, check: Check
-) -> np.ndarray:
-    """Decode one input's image (read by :func:`vulcain.inference.sources.read_source`)
-    and apply its region (bbox, polygon, ...), calling ``check`` between the steps and
-    while a polygon is filled. The API refuses polygons of more than
-    ``max_polygon_points``; a task stored before that limit is refused here, before the
-    fill, whose cost grows faster than the points."""
+) -> tuple[np.ndarray, tuple[int, int], Box]:
+    """Decode one input's image and apply its region, calling ``check`` between the steps
+    and while a polygon is filled; with the image's ``(width, height)`` and where in it the
+    region lies. The API refuses polygons of more than ``max_polygon_points``; a task
+    stored before that limit is refused here, before the fill, whose cost grows faster
+    than the points."""
     if image.polygon is not None and len(image.polygon) > max_polygon_points:
         raise ImageError(
             f"the polygon has {len(image.polygon)} points, more than the "
@@ -30,13 +30,14 @@ def decode_region(
         )
     pixels = decode_image(data, max_pixels)
     check()
-    return apply_region(
+    region, box = locate_region(
         pixels,
         bbox=image.bbox,
         polygon=image.polygon,
         crop_uniform_background=image.crop_uniform_background,
         check=check,
     )
+    return region, (pixels.shape[1], pixels.shape[0]), box
 
 
 def model_feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> dict[str, np.ndarray]:

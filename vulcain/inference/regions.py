@@ -35,6 +35,10 @@ def _no_check() -> None:
     return None
 
 
+Box = tuple[int, int, int, int]
+"""``(x0, y0, x1, y1)`` in pixels, ends exclusive."""
+
+
 def apply_region(
     image: np.ndarray,
     *,
@@ -45,13 +49,42 @@ def apply_region(
 ) -> np.ndarray:
     """Return the requested region of an H x W x C image (a view when only cropping).
     ``check`` is called as the polygon is filled, band by band."""
+    return locate_region(
+        image,
+        bbox=bbox,
+        polygon=polygon,
+        crop_uniform_background=crop_uniform_background,
+        check=check,
+    )[0]
+
+
+def locate_region(
+    image: np.ndarray,
+    *,
+    bbox: BoundingBox | None = None,
+    polygon: Sequence[Point] | None = None,
+    crop_uniform_background: bool = False,
+    check: Check = _no_check,
+) -> tuple[np.ndarray, Box]:
+    """:func:`apply_region`, and where the region lies in ``image``: what maps results on
+    the region back to the image (:mod:`vulcain.inference.framing`)."""
+    left = top = 0
     if crop_uniform_background:
-        image = trim_uniform_background(image)
+        x0, y0, x1, y1 = uniform_background_box(image)
+        image, left, top = image[y0:y1, x0:x1], x0, y0
     if bbox is not None:
-        image = crop_box(image, bbox.xmin, bbox.ymin, bbox.xmax, bbox.ymax, what="bbox")
+        x0, y0, x1, y1 = _checked_box(image, bbox.xmin, bbox.ymin, bbox.xmax, bbox.ymax, "bbox")
+        image, left, top = image[y0:y1, x0:x1], left + x0, top + y0
     if polygon is not None:
+        xs = [point.x for point in polygon]
+        ys = [point.y for point in polygon]
+        if len(polygon) >= 3:
+            height, width = image.shape[:2]
+            x0, y0, _, _ = pixel_box(height, width, min(xs), min(ys), max(xs), max(ys))
+            left, top = left + x0, top + y0
         image = mask_polygon(image, polygon, check)
-    return image
+    height, width = image.shape[:2]
+    return image, (left, top, left + width, top + height)
 
 
 def pixel_box(
@@ -68,6 +101,13 @@ def pixel_box(
 def crop_box(
     image: np.ndarray, xmin: float, ymin: float, xmax: float, ymax: float, *, what: str
 ) -> np.ndarray:
+    x0, y0, x1, y1 = _checked_box(image, xmin, ymin, xmax, ymax, what)
+    return image[y0:y1, x0:x1]
+
+
+def _checked_box(
+    image: np.ndarray, xmin: float, ymin: float, xmax: float, ymax: float, what: str
+) -> Box:
     height, width = image.shape[:2]
     x0, y0, x1, y1 = pixel_box(height, width, xmin, ymin, xmax, ymax)
     if x1 <= x0 or y1 <= y0:
@@ -75,7 +115,7 @@ def crop_box(
             f"the {what} (xmin={xmin}, ymin={ymin}, xmax={xmax}, ymax={ymax}) covers no pixel "
             f"of the {width}x{height} image: it needs xmin < xmax and ymin < ymax."
         )
-    return image[y0:y1, x0:x1]
+    return x0, y0, x1, y1
 
 
 def mask_polygon(
@@ -101,7 +141,8 @@ def mask_polygon(
         ],
         dtype=np.int32,
     )
-    mask = np.zeros(cropped.shape[:2], dtype=np.uint8)
+    crop_height, crop_width = cropped.shape[:2]
+    mask = np.zeros((crop_height, crop_width), dtype=np.uint8)
     rows = max(1, _BAND_CELLS // len(vertices))
     for top in range(0, mask.shape[0], rows):
         check()
@@ -117,6 +158,12 @@ def trim_uniform_background(image: np.ndarray) -> np.ndarray:
     """Remove the border rows and columns whose every pixel is within
     :data:`BACKGROUND_TOLERANCE` of the top-left pixel's colour. An image that is all
     background is returned whole."""
+    x0, y0, x1, y1 = uniform_background_box(image)
+    return image[y0:y1, x0:x1]
+
+
+def uniform_background_box(image: np.ndarray) -> Box:
+    """The pixels :func:`trim_uniform_background` keeps."""
     height, width = image.shape[:2]
     corner = tuple(float(value) for value in np.atleast_1d(image[0, 0])) + (0.0,) * 3
     # A 4-tuple is a cv::Scalar to OpenCV (one value per channel), which its stubs omit.
@@ -125,6 +172,6 @@ def trim_uniform_background(image: np.ndarray) -> np.ndarray:
     flat = foreground.reshape(height, -1)
     rows = np.flatnonzero(cv2.reduce(flat, 1, cv2.REDUCE_MAX))
     if rows.size == 0:
-        return image
+        return 0, 0, width, height
     columns = np.flatnonzero(cv2.reduce(flat, 0, cv2.REDUCE_MAX).reshape(width, -1).max(axis=1))
-    return image[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1

@@ -17,13 +17,15 @@ if TYPE_CHECKING:
     from vulcain.services._wiring import Services
     from vulcain.services.accounts import AccountService
     from vulcain.services.networks import NetworkService
+    from vulcain.services.recognition import RecognitionService
     from vulcain.services.tasks import TaskService
 
-__all__ = ["AccountService", "NetworkService", "Services", "TaskService"]
+__all__ = ["AccountService", "NetworkService", "RecognitionService", "Services", "TaskService"]
 
 _MODULES = {
     "AccountService": "vulcain.services.accounts",
     "NetworkService": "vulcain.services.networks",
+    "RecognitionService": "vulcain.services.recognition",
     "Services": "vulcain.services._wiring",
     "TaskService": "vulcain.services.tasks",
 }

@@ -13,11 +13,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from vulcain.db.database import Database
-from vulcain.db.models import TaskRow
+from vulcain.db.models import NetworkRow, TaskRow
+from vulcain.errors import NotFound
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.runtimes.base import TensorSpec
 from vulcain.schemas import Account, TaskStatus
@@ -70,29 +73,47 @@ class NetworkCatalog:
             return None
         return target
 
+    def cached_id(self, network_id: int) -> InferenceTarget | None:
+        """The target of network ``network_id`` if it is known here, whoever owns it (for
+        callers that checked who may use it, such as a recognition version); no I/O."""
+        return self._targets.get(network_id)
+
     def load(self, account: Account, ref: int | str) -> InferenceTarget:
         """Read the target from the database (:class:`vulcain.errors.NotFound` when the
         caller may not see it) and keep it once final."""
         with self._db.session() as session:
-            # Files are read after the deployment's status: a deployment that ended adds
-            # its converted file in the transaction that ends it, so a final target never
-            # misses it (PostgreSQL reads each statement's latest commits).
-            row = find_network(session, account, ref)
-            deployment = session.execute(
-                select(TaskRow.status, TaskRow.error).where(TaskRow.id == row.task_id)
-            ).one_or_none()
-            status, error = deployment or (TaskStatus.PENDING, None)
-            outputs = row.outputs if status == TaskStatus.SUCCESS else None
-            inputs = row.inputs if status == TaskStatus.SUCCESS else None
-            target = InferenceTarget(
-                network=network_spec(row),
-                account_id=row.account_id,
-                public_id=row.public_id,
-                outputs=None if outputs is None else tuple(outputs),
-                deployment_error=error if status == TaskStatus.ERROR else None,
-                final=status != TaskStatus.PENDING,
-                inputs=None if inputs is None else tuple(_tensor_spec(spec) for spec in inputs),
-            )
+            return self._keep(self._target(session, find_network(session, account, ref)))
+
+    def load_id(self, network_id: int) -> InferenceTarget:
+        """:meth:`load` by id, whoever owns the network (see :meth:`cached_id`)."""
+        with self._db.session() as session:
+            row = session.get(NetworkRow, network_id)
+            if row is None:
+                raise NotFound(f"There is no network {network_id}.")
+            return self._keep(self._target(session, row))
+
+    @staticmethod
+    def _target(session: Session, row: NetworkRow) -> InferenceTarget:
+        # Files are read after the deployment's status: a deployment that ended adds its
+        # converted file in the transaction that ends it, so a final target never misses
+        # it (PostgreSQL reads each statement's latest commits).
+        deployment = session.execute(
+            select(TaskRow.status, TaskRow.error).where(TaskRow.id == row.task_id)
+        ).one_or_none()
+        status, error = deployment or (TaskStatus.PENDING, None)
+        outputs = row.outputs if status == TaskStatus.SUCCESS else None
+        inputs = row.inputs if status == TaskStatus.SUCCESS else None
+        return InferenceTarget(
+            network=network_spec(row),
+            account_id=row.account_id,
+            public_id=row.public_id,
+            outputs=None if outputs is None else tuple(outputs),
+            deployment_error=error if status == TaskStatus.ERROR else None,
+            final=status != TaskStatus.PENDING,
+            inputs=None if inputs is None else tuple(_tensor_spec(spec) for spec in inputs),
+        )
+
+    def _keep(self, target: InferenceTarget) -> InferenceTarget:
         if target.final:
             with self._lock:
                 if len(self._targets) >= MAX_ENTRIES:
@@ -111,12 +132,12 @@ class NetworkCatalog:
                 self._slugs.pop(target.public_id, None)
 
 
-def _tensor_spec(stored: dict[str, object]) -> TensorSpec:
+def _tensor_spec(stored: dict[str, Any]) -> TensorSpec:
     """A network input as its deployment stored it (``dataclasses.asdict`` of a
-    :class:`TensorSpec`)."""
+    :class:`TensorSpec`, read back as JSON)."""
     shape = stored.get("shape")
     return TensorSpec(
         name=str(stored["name"]),
-        shape=None if shape is None else tuple(shape),  # type: ignore[arg-type]
+        shape=None if shape is None else tuple(shape),
         dtype=str(stored.get("dtype", "float32")),
     )

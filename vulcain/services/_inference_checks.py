@@ -24,8 +24,11 @@ def check_image_sizes(request: InferenceRequest, max_bytes: int) -> None:
             )
 
 
-def check_request(target: InferenceTarget, request: InferenceRequest) -> None:
-    """Raise :class:`vulcain.errors.BadRequest` for what would make the task fail for sure."""
+def check_request(
+    target: InferenceTarget, request: InferenceRequest, *, outputs: bool = True
+) -> None:
+    """Raise :class:`vulcain.errors.BadRequest` for what would make the task fail for sure
+    (the output names too, with ``outputs``)."""
     expected = [entry.tensor_name for entry in target.network.preprocessing.inputs]
     if len(request.inputs) != len(expected):
         raise BadRequest(
@@ -37,7 +40,7 @@ def check_request(target: InferenceTarget, request: InferenceRequest) -> None:
         raise BadRequest(
             f"The network's deployment failed, so it cannot run: {target.deployment_error}",
         )
-    if target.outputs is None:
+    if target.outputs is None or not outputs:
         return
     known = target.known_outputs
     unknown = [name for name in request.output_tensors if name not in known]

@@ -16,6 +16,7 @@ from vulcain.services._catalog import NetworkCatalog
 from vulcain.services.accounts import AccountService
 from vulcain.services.direct import DirectInference
 from vulcain.services.networks import NetworkService
+from vulcain.services.recognition import RecognitionService
 from vulcain.services.tasks import TaskService
 from vulcain.storage import BlobStore, open_storage
 from vulcain.tasks.events import LocalTaskEvents, TaskEvents
@@ -60,7 +61,12 @@ def open_queue(settings: Settings, runner: TaskRunner) -> TaskQueue:
         from vulcain.tasks.celery_queue import CeleryQueue
 
         return CeleryQueue(settings)
-    return InProcessQueue(settings.workers, runner.start, runner.begin_inference)
+    return InProcessQueue(
+        settings.workers,
+        runner.start,
+        runner.begin_inference,
+        retry_seconds=settings.task_resubmit_seconds,
+    )
 
 
 class Services:
@@ -115,6 +121,7 @@ class Services:
             catalog,
         )
         self.direct = DirectInference(catalog, self.engine, settings.fetch_max_bytes)
+        self.recognition = RecognitionService(self.db, self.networks)
         self.tasks = TaskService(settings, self.db, self.events, self.live)
         self._purge = PurgeLoop(self.db, settings)
         self._resubmit = (

@@ -17,12 +17,14 @@ from vulcain.db.models import NetworkFileRow, NetworkRow, utcnow
 from vulcain.db.task_writes import NewInference, add_deploy_task, fail_network_tasks
 from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
+from vulcain.recognition.plan import RecognitionPlan
 from vulcain.schemas import Account, InferenceRequest, Network, NetworkUpdate, Preprocessing
 from vulcain.services._catalog import InferenceTarget, NetworkCatalog
 from vulcain.services._files import check_files
 from vulcain.services._inference_checks import check_image_sizes, check_request
 from vulcain.services._network_fields import check_description, check_metadata
 from vulcain.services._network_rows import find_network, to_network
+from vulcain.services._recognition_rows import detach_network
 from vulcain.services.blobs import claim_blobs, remove_unused_blobs
 from vulcain.services.pages import check_page
 from vulcain.services.publishing import publish_network
@@ -197,14 +199,16 @@ class NetworkService:
             return to_network(row)
 
     def delete(self, account: Account, ref: int | str) -> None:
-        """Delete the network (owner or admin), its files no other network uses, and its
-        loaded model; its pending tasks end in error. Later inference on it is
+        """Delete the network (owner or admin), its files no other network uses, its
+        loaded model and the recognition versions that use it (a spec whose current
+        version goes has none); its pending tasks end in error. Later inference on it is
         :class:`vulcain.errors.NotFound`."""
         with self._db.session() as session:
             row = find_network(session, account, ref, load_files=True)
             _check_may_change(account, row, "delete")
             network_id = row.id
             blobs = [BlobInfo(file.sha256, file.size) for file in row.files]
+            detach_network(session, network_id)
             session.delete(row)
             session.flush()
             failed = fail_network_tasks(session, network_id, NETWORK_GONE)
@@ -241,17 +245,46 @@ class NetworkService:
         target = await anyio.to_thread.run_sync(self._catalog.load, account, ref)
         return await self._accept(account, ref, request, target)
 
-    async def _accept(
-        self, account: Account, ref: int | str, request: InferenceRequest, target: InferenceTarget
+    async def infer_recognition(
+        self,
+        account: Account,
+        network_id: int,
+        request: InferenceRequest,
+        plan: RecognitionPlan,
+        name: str,
     ) -> int:
-        check_request(target, request)
+        """Accept a recognition inference on network ``network_id``, which the caller may
+        use through a version it may use (checked by the recognition service, so the
+        network may be another account's). Its output names are not checked here: a
+        tensor the network lacks fails the task, as a tensor of the wrong shape does."""
+        check_image_sizes(request, self._settings.fetch_max_bytes)
+        target = self._catalog.cached_id(network_id)
+        if target is not None:
+            try:
+                return await self._accept(account, None, request, target, plan=plan, name=name)
+            except NotFound:
+                self._catalog.forget(network_id)
+        target = await anyio.to_thread.run_sync(self._catalog.load_id, network_id)
+        return await self._accept(account, None, request, target, plan=plan, name=name)
+
+    async def _accept(
+        self,
+        account: Account,
+        ref: int | str | None,
+        request: InferenceRequest,
+        target: InferenceTarget,
+        *,
+        plan: RecognitionPlan | None = None,
+        name: str = "",
+    ) -> int:
+        check_request(target, request, outputs=plan is None)
         public_id = ref if isinstance(ref, str) else None
-        name = f"inference on network {ref}"  # a public network by its slug, as it was asked
+        # A public network by its slug, as it was asked.
+        name = name or f"inference on network {ref}"
         created = utcnow()
-        task = NewInference(
-            account.id, target.network.id, public_id, name, created, encode_request(request)
-        )
-        work = InferenceWork(target.network, request, account.id, name, created)
+        body = encode_request(request, plan)
+        task = NewInference(account.id, target.network.id, public_id, name, created, body)
+        work = InferenceWork(target.network, request, account.id, name, created, recognition=plan)
         begun = self._queue.begin(work)  # its images are decoded while the task is written
         loop = asyncio.get_running_loop()
         written: asyncio.Future[int] = loop.create_future()
@@ -272,7 +305,8 @@ class NetworkService:
 
     def _submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         """Hand the committed task to the queue. If that fails the task stays pending in
-        the database and is recovered at the next start, so the caller still succeeds."""
+        the database, so the caller still succeeds: the queue submits it again later (the
+        broker's resubmit, the in-process queue's retry), or the next start recovers it."""
         try:
             self._queue.submit(task_id, work)
         except Exception:

@@ -22,9 +22,11 @@ from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
 from vulcain.db.task_writes import TaskEnd, finish_task
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, Outputs, ShuttingDown
+from vulcain.inference.budget import ShuttingDown
+from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
+from vulcain.recognition.results import recognition_data
 from vulcain.schemas import TaskKind, TaskStatus
 from vulcain.storage.base import BlobStore
 from vulcain.tasks._converted import keep_conversion
@@ -103,7 +105,12 @@ class TaskRunner:
         both are done), :meth:`InferenceRun.not_written` drops it."""
         run = InferenceRun(self, work)
         try:
-            outputs = self._engine.submit(work.network, work.request, run.progress)
+            outputs = self._engine.submit(
+                work.network,
+                work.request,
+                run.progress,
+                framed=work.recognition is not None and work.recognition.framed,
+            )
         except Exception as error:
             outputs = Future()
             outputs.set_exception(error)
@@ -127,7 +134,7 @@ class TaskRunner:
                 return
             if error is None:
                 started = time.perf_counter()
-                data = encode_tensors(work.request.output_tensors, outputs.result())
+                data = _task_data(work, outputs.result())
                 if self._metrics is not None:
                     network = self._metrics.network(str(work.network.id))
                     network.stages["encode"].observe(time.perf_counter() - started)
@@ -202,8 +209,10 @@ class TaskRunner:
         stored = session.get(InferenceRequestRow, task_id)
         if stored is None:
             raise VulcainError(REQUEST_GONE)
-        request = decode_request(stored.body)
-        return spec, InferenceWork(spec, request, task.account_id, task.name, task.create_date)
+        request, plan = decode_request(stored.body)
+        return spec, InferenceWork(
+            spec, request, task.account_id, task.name, task.create_date, recognition=plan
+        )
 
     def _finish_deploy(self, task_id: int, network: NetworkSpec, result: DeployResult) -> None:
         inputs = [asdict(spec) for spec in result.inputs]
@@ -284,6 +293,14 @@ class InferenceRun:
                 return
             task_id, live, then = self._task_id, self._live, self._then
         self._runner._inference_done(task_id, self._work, live, then, outputs)
+
+
+def _task_data(work: InferenceWork, outputs: Outputs) -> bytes:
+    """The tensors asked for, or the labels of a recognition."""
+    if work.recognition is None:
+        return encode_tensors(work.request.output_tensors, outputs)
+    framing = outputs.framing if isinstance(outputs, FramedOutputs) else None
+    return recognition_data(work.recognition, outputs, framing)
 
 
 def _message(task_id: int, error: BaseException, request_id: str | None = None) -> str:

@@ -220,7 +220,8 @@ def _fp32(entry: RequestInput, index: int, chunk: bytes | None) -> np.ndarray:
                 f"inputs[{index}]: shape {entry.shape} takes {count * 4} bytes of FP32, the "
                 f"binary data has {len(chunk)}."
             )
-        return np.frombuffer(chunk, dtype="<f4").astype(np.float32, copy=False).reshape(entry.shape)
+        # a copy: the runtimes are handed writable arrays, as preprocessing makes them
+        return np.frombuffer(chunk, dtype="<f4").astype(np.float32).reshape(entry.shape)
     try:
         values = np.asarray(list(_flatten(entry.data, index)), dtype=np.float32)
     except (TypeError, ValueError):

@@ -22,6 +22,7 @@ from starlette.routing import Route
 import vulcain
 from vulcain.api.auth import AppServices, CurrentAccount, request_account
 from vulcain.api.ids import parse_id
+from vulcain.api.models import ErrorAnswer, error_responses
 from vulcain.api.responses import json_response
 from vulcain.api.v2.codec import DATATYPES, HEADER_LENGTH, decode_infer, encode_infer
 from vulcain.api.v2.models import (
@@ -30,7 +31,6 @@ from vulcain.api.v2.models import (
     Live,
     ModelMetadata,
     ModelReady,
-    ProtocolError,
     Ready,
     ServerMetadata,
     TensorMetadata,
@@ -100,11 +100,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router, prefix=PREFIX)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ProtocolError, "description": "The request cannot be run"},
-    401: {"model": ProtocolError, "description": "Missing or wrong X-API-KEY"},
-    404: {"model": ProtocolError, "description": "No such model among yours or the public ones"},
-}
+_ERRORS = error_responses(400, 401, 404)
 router = APIRouter(tags=[TAG])
 
 
@@ -122,7 +118,7 @@ async def live() -> Live:
     "/health/ready",
     response_model=Ready,
     summary="Readiness: started and the database is reachable",
-    responses={503: {"model": ProtocolError, "description": "Not ready"}},
+    responses={503: {"model": ErrorAnswer, "description": "Not ready"}},
 )
 async def ready(services: AppServices) -> Response:
     if await run_in_threadpool(services.ready):
@@ -226,7 +222,7 @@ _INFER_BODY = {
     }
 }
 _INFER_ANSWER: dict[int | str, dict[str, Any]] = {
-    **_ERRORS,
+    **error_responses(400, 401, 404, 413),
     200: {
         "description": "JSON; with binary outputs, the JSON then their bytes "
         "(Inference-Header-Content-Length: the JSON's length).",
