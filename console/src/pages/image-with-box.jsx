@@ -8,8 +8,9 @@ function clamp(value) {
   return Math.min(1, Math.max(0, value));
 }
 
-/** The image with the region drawn on it; dragging on it draws a new region. */
-export function ImageWithBox({ src, box, onBox }) {
+/** The image with the region drawn on it (dragging on it draws a new one) and the boxes
+ *  ``found`` in it (``{bbox, label}``, coordinates relative to the image). */
+export function ImageWithBox({ src, box, onBox, found }) {
   const frame = useRef(null);
   const start = useRef(null);
   const at = (event) => {
@@ -47,6 +48,20 @@ export function ImageWithBox({ src, box, onBox }) {
       }}
     >
       <img src={src} alt="The image to run the network on" draggable={false} />
+      {(found || []).map((item, index) => (
+        <div
+          key={index}
+          class="found"
+          style={{
+            left: `${item.bbox.xmin * 100}%`,
+            top: `${item.bbox.ymin * 100}%`,
+            width: `${(item.bbox.xmax - item.bbox.xmin) * 100}%`,
+            height: `${(item.bbox.ymax - item.bbox.ymin) * 100}%`,
+          }}
+        >
+          <span>{item.label}</span>
+        </div>
+      ))}
       {box && (
         <div
           class="box"
