@@ -565,6 +565,16 @@ def test_recognition_labels_and_boxes(
     assert float(first.locator("td.score").inner_text()) == pytest.approx(best["score"], rel=1e-5)
     page.screenshot(path=screenshots / "11-recognition-labels-1280.png", full_page=True)
 
+    # The version gives the network's prob its labels: its top-k shows them beside the indices.
+    page.get_by_role("link", name="pets cnn").click()
+    page.get_by_label("Image file").set_input_files(str(image_file))
+    page.get_by_role("button", name="Run").click()
+    topk = page.get_by_test_id("result").get_by_test_id("topk")
+    expect()(topk).to_be_visible(timeout=60_000)
+    first = topk.locator("tbody tr").first
+    index = int(first.locator("td.index").inner_text())
+    assert first.locator("td.label").inner_text() == labels[index]
+
     # Boxes are drawn on the image, where the API places them.
     page.goto(server.url + f"/#/recognition/specs/{detector_spec}")
     page.get_by_label("Image file").set_input_files(str(image_file))

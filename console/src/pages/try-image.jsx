@@ -8,7 +8,7 @@ import { FedTensors } from './fed-tensors.jsx';
 import { ImageRegionFields, ImageSourceFields, imageBody, useImageChoice } from './image-choice.jsx';
 import { TensorResult } from './tensor-result.jsx';
 
-export function TryImage({ network, path, outputs }) {
+export function TryImage({ network, path, outputs, labels = {} }) {
   const choice = useImageChoice();
   const [chosen, setChosen] = useState(outputs.slice(0, 1));
   const [others, setOthers] = useState('');
@@ -174,6 +174,7 @@ export function TryImage({ network, path, outputs }) {
                 key={`${index}-${tensor.name}`}
                 tensor={tensor}
                 k={k}
+                labels={labels[tensor.name]}
                 taskId={task.id}
                 onError={setError}
               />
