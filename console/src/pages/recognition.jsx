@@ -120,6 +120,7 @@ function Versions({ spec }) {
 }
 
 function Predictions({ caption, predictions, testId }) {
+  const boxes = predictions.some((prediction) => prediction.roi);
   return (
     <table class="predictions" data-testid={testId}>
       <caption>{caption}</caption>
@@ -129,7 +130,7 @@ function Predictions({ caption, predictions, testId }) {
           <th scope="col">Id</th>
           <th scope="col">Score</th>
           <th scope="col">Threshold</th>
-          <th scope="col">Box</th>
+          {boxes && <th scope="col">Box</th>}
         </tr>
       </thead>
       <tbody>
@@ -139,12 +140,13 @@ function Predictions({ caption, predictions, testId }) {
             <td>{prediction.label_id}</td>
             <td class="score">{prediction.score.toPrecision(6)}</td>
             <td>{prediction.threshold}</td>
-            <td>
-              {prediction.roi
-                ? `#${prediction.roi.region_id} ` +
-                  ['xmin', 'ymin', 'xmax', 'ymax'].map((c) => prediction.roi.bbox[c].toFixed(3)).join(', ')
-                : ''}
-            </td>
+            {boxes && (
+              <td>
+                {prediction.roi &&
+                  `#${prediction.roi.region_id} ` +
+                    ['xmin', 'ymin', 'xmax', 'ymax'].map((c) => prediction.roi.bbox[c].toFixed(3)).join(', ')}
+              </td>
+            )}
           </tr>
         ))}
       </tbody>
