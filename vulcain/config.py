@@ -44,9 +44,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
     """Largest request body accepted; larger bodies answer 413."""
     max_description_chars: int = Field(default=4096, ge=0)
-    """Longest ``description`` of a network, in characters; longer answers 400."""
+    """Longest ``description`` of a network or a recognition spec, in characters; longer
+    answers 400."""
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
-    """Largest ``metadata`` of a network, counted as compact JSON; larger answers 400."""
+    """Largest ``metadata`` of a network or a recognition spec, counted as compact JSON;
+    larger answers 400."""
     max_metadata_depth: int = Field(default=32, ge=1, le=MAX_JSON_DEPTH)
     """Deepest nesting of objects and lists in a network's ``metadata`` (an object is one
     level); deeper answers 400."""

@@ -299,6 +299,8 @@ LABEL_OUTPUT = {"labels": {"labels": labels("a", "b"), "roi": "NONE"}}
             "outputs[0]",
         ),
         ({"name": "s", "outputs": [{"text": {}}]}, "outputs[0]"),
+        ({"name": "s", "outputs": [LABEL_OUTPUT], "description": "x" * 4097}, "description"),
+        ({"name": "s", "outputs": [LABEL_OUTPUT], "metadata": {"big": "x" * 70000}}, "metadata"),
     ],
 )
 def test_each_spec_rule_is_a_400_naming_its_field(client, admin, body, field):
