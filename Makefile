@@ -22,6 +22,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check vulcain tests benchmarks
 	$(BIN)/ruff format --check vulcain tests benchmarks
+	$(BIN)/mypy --strict vulcain
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -25,7 +25,7 @@ from _networks import BenchNetwork
 from _peers.servers import PeerServer
 from _proctree import tree_rss_mb
 from _server import ServerProcess
-from _vulcain import MODES, deploy, health_scenario, scenario
+from _vulcain import MODES, V2, deploy, health_scenario, scenario, v2_scenario
 
 from vulcain.client import Client
 
@@ -116,6 +116,10 @@ def measure_vulcain(workload: Workload, env: dict[str, str], log: Log) -> dict[s
                 config = scenario(server, network_id, network.output, mode)
                 found = _loads(workload, key, config, pids, log, f"vulcain {mode}")
                 results.update({f"{mode}_{name}": row for name, row in found.items()})
+            found = _loads(
+                workload, key, v2_scenario(server, network_id, network), pids, log, "vulcain /v2"
+            )
+            results.update({f"{V2}_{name}": row for name, row in found.items()})
             if key == "resnet" and workload.official_python is not None:
                 results.update(_client_rows(workload, server, network_id, log))
         results["rss_mb"] = round(tree_rss_mb(pids), 1)

@@ -17,6 +17,7 @@ ROWS = (
 VULCAIN_MODES = (
     ("two_request", "2-req"),
     ("one_request", "1-req"),
+    ("v2", "/v2"),
 )
 VULCAINS = (("vulcain", "Vulcain"), ("vulcain-opencv", "Vulcain on OpenCV"))
 PEERS = (
@@ -75,7 +76,8 @@ def print_peers_report(results: dict[str, Any]) -> None:
     table = Table(title="One load generator (asyncio + aiohttp, own process), one server at a time")
     table.caption = (
         "Vulcain 2-req: POST, then GET the task with ?wait (latency from POST start to GET "
-        "end); 1-req: POST ?wait answers the task. MLServer 1 worker: its default "
+        "end); 1-req: POST ?wait answers the task; /v2: the Open Inference Protocol, sent what "
+        "MLServer is sent. MLServer 1 worker: its default "
         "parallel_workers 1 (inference in one worker process); inline: parallel_workers 0 "
         "(inference in the API process). err/wrong/chk: failed requests, wrong "
         "tensors, answers checked against the reference."

@@ -22,13 +22,14 @@ import cv2
 import numpy as np
 
 import vulcain.runtimes.caffe
+from vulcain.config import Settings
 from vulcain.inference.means import load_mean
 from vulcain.inference.preprocessing import preprocess
 from vulcain.inference.sources import decode_image
 from vulcain.runtimes.base import Runtime
 from vulcain.schemas import ImagePreprocessing
 
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = Settings().max_image_pixels
 
 
 @dataclass

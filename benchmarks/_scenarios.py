@@ -142,19 +142,21 @@ class Vulcain:
 
 
 class MLServer:
-    """MLServer's V2 inference protocol, JSON: one BYTES input holding the base64 JPEG."""
+    """The V2 inference protocol (MLServer's, and Vulcain's ``/v2``), JSON: one BYTES input
+    holding the base64 JPEG (named ``config["input"]``, ``image`` by default), plus any
+    ``config["headers"]`` (Vulcain's API key)."""
 
     def __init__(self, config: dict, images: list[bytes], references: list) -> None:
         self.url = f"{config['url']}/v2/models/{config['model']}/infer"
         self.output = config["output"]
         self.references = references
-        self.headers = {"Content-Type": "application/json"}
+        self.headers = {"Content-Type": "application/json", **config.get("headers", {})}
         self.bodies = [
             orjson.dumps(
                 {
                     "inputs": [
                         {
-                            "name": "image",
+                            "name": config.get("input", "image"),
                             "shape": [1],
                             "datatype": "BYTES",
                             "parameters": {"content_type": "base64"},

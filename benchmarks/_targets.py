@@ -121,6 +121,9 @@ def against_peers(
          RESNET_VS_MLSERVER, ">"),
         ("resnet_c16_one_request_vs_mlserver", "one_request_resnet_c16", "resnet_c16",
          RESNET_VS_MLSERVER, ">"),
+        ("near_free_v2_vs_mlserver", "v2_near_free_c16", "near_free_c16",
+         ONE_REQUEST_VS_MLSERVER, ">="),
+        ("resnet_c16_v2_vs_mlserver", "v2_resnet_c16", "resnet_c16", RESNET_VS_MLSERVER, ">"),
     )  # fmt: skip
     for name, ours, theirs, limit, sense in pairs:
         best = fastest(mlservers, theirs)
@@ -135,7 +138,7 @@ def against_peers(
     if usable(mosec.get("near_free_c16")) and best:
         ratio = mosec["near_free_c16"]["per_second"] / best[1]["per_second"]
         found["next_mark_mosec_vs_mlserver_near_free"] = {**info(ratio), "versus": best[0]}
-    for mode in ("two_request", "one_request"):
+    for mode in ("two_request", "one_request", "v2"):
         ours = vulcain.get(f"{mode}_near_free_c16")
         if usable(ours) and usable(mosec.get("near_free_c16")):
             ratio = ours["per_second"] / mosec["near_free_c16"]["per_second"]

@@ -14,6 +14,11 @@ MODES = ("two_request", "one_request")
 protocol). ``one_request``: POST ``?wait`` answers the finished task."""
 
 
+V2 = "v2"
+"""``v2``: ``POST /v2/models/{id}/infer``, the Open Inference Protocol, sent exactly what
+MLServer is sent (JSON, one BYTES input holding the base64 JPEG), plus the API key."""
+
+
 def deploy(client: Client, network: BenchNetwork, name: str) -> int:
     """Upload ``network`` with its preprocessing and wait until it is deployed."""
     created = client.Network.create(
@@ -39,6 +44,18 @@ def scenario(
         "output": output,
         "mode": mode,
         "body": body,
+    }
+
+
+def v2_scenario(server: ServerProcess, network_id: int, network: BenchNetwork) -> dict:
+    """The load generator's config for ``/v2`` inferences: MLServer's scenario on Vulcain."""
+    return {
+        "kind": "mlserver",
+        "url": server.url,
+        "model": str(network_id),
+        "input": network.input_name,
+        "output": network.output,
+        "headers": {"X-API-KEY": server.api_key},
     }
 
 

@@ -25,6 +25,11 @@ process) with the same JPEGs, verified against the same reference outputs:
   the reference of the default Vulcain's own path targets;
 - the load generator's ceiling (Vulcain's ``GET /health``, for the near-free load's time).
 
+Vulcain is measured three ways: ``2-req`` (POST, then GET the task with ``?wait``),
+``1-req`` (POST ``?wait``), and ``/v2`` (the Open Inference Protocol, sent exactly the JSON
+MLServer is sent, plus the API key: the one-request path against MLServer's own protocol on
+equal terms).
+
 MLServer runs in two configurations: ``mlserver``, its default ``parallel_workers: 1``
 (inference in one worker process), and ``mlserver-inline``, ``parallel_workers: 0``
 (inference in the API process). The targets against MLServer take the faster of those that
@@ -315,7 +320,7 @@ def _runs(vulcain: dict) -> dict:
             for key in ("near_free_c16", "resnet_c1", "resnet_c16")
             if f"{mode}_{key}" in vulcain
         }
-        for mode in ("two_request", "one_request")
+        for mode in ("two_request", "one_request", "v2")
     }
 
 

@@ -250,6 +250,20 @@ def tf_identity(dest: Path, *, input_name: str = "input", channels: int = 3) -> 
             return _save_tf(dest, graph, session, {"input": image}, {"output": output})
 
 
+def tf_integer_input(dest: Path, *, dtype: str = "uint8", channels: int = 3) -> dict[str, Path]:
+    """Placeholder ``input`` [None, None, None, channels] of the integer type ``dtype``;
+    ``output`` = the input cast to float32 (what the network was fed, value for value)."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        image = v1.placeholder(tf.as_dtype(dtype), [None, None, None, channels], name="input")
+        output = tf.cast(image, tf.float32, name="output")
+        with v1.Session(graph=graph) as session:
+            return _save_tf(dest, graph, session, {"input": image}, {"output": output})
+
+
 def tf_small_cnn(
     dest: Path, *, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0
 ) -> dict[str, Path]:
@@ -308,6 +322,20 @@ def onnx_identity(dest: Path, *, input_name: str = "data", channels: int = 3) ->
     return _write_onnx(dest, graph)
 
 
+def onnx_integer_input(
+    dest: Path, *, elem_type: int = TensorProto.UINT8, channels: int = 3
+) -> dict[str, Path]:
+    """Input ``data`` [N, C, H, W] of the integer type ``elem_type``; ``out`` = the input
+    cast to float (what the network was fed, value for value)."""
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["data"], ["out"], name="out", to=TensorProto.FLOAT)],
+        "integer_input",
+        [helper.make_tensor_value_info("data", elem_type, ["N", channels, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", channels, "H", "W"])],
+    )
+    return _write_onnx(dest, graph)
+
+
 def onnx_small_cnn(
     dest: Path, *, channels: int = 3, height: int = 16, width: int = 16, seed: int = 0
 ) -> dict[str, Path]:
@@ -337,6 +365,55 @@ def onnx_small_cnn(
         "small_cnn",
         [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", channels, height, width])],
         [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", SMALL_CNN_CLASSES])],
+        initializer=initializers,
+    )
+    return _write_onnx(dest, graph)
+
+
+def onnx_batch_mixing(dest: Path, *, gram_is_output: bool = True) -> dict[str, Path]:
+    """Input ``data`` [N, C, H, W] (dynamic N, H, W). ``mean`` [N, C] (each image's channel
+    means) has the batch as first dimension; ``gram`` [N, N], the products of every image
+    with every other (``flat @ flat.T``), has none, yet its first size is the batch size.
+    ``gram`` is a graph output, or (``gram_is_output=False``) an inner tensor only."""
+    nodes = [
+        helper.make_node("ReduceMean", ["data"], ["mean"], name="mean", axes=[2, 3], keepdims=0),
+        helper.make_node("Flatten", ["data"], ["flat"], name="flat", axis=1),
+        helper.make_node("Transpose", ["flat"], ["flat_t"], name="flat_t", perm=[1, 0]),
+        helper.make_node("MatMul", ["flat", "flat_t"], ["gram"], name="gram"),
+    ]
+    outputs = [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["N", 3])]
+    if gram_is_output:
+        outputs.append(helper.make_tensor_value_info("gram", TensorProto.FLOAT, ["N", "N"]))
+    graph = helper.make_graph(
+        nodes,
+        "batch_mixing",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        outputs,
+    )
+    return _write_onnx(dest, graph)
+
+
+def onnx_fails_on_bright(dest: Path, *, limit: float = 250.0) -> dict[str, Path]:
+    """Input ``data`` [N, 3, H, W] (dynamic N, H, W); ``out`` = ``data``, unless a value of
+    the batch reaches ``limit``: then the forward pass itself fails (a Gather at index
+    ``floor(max / limit)`` in a table of one), for the whole batch it is in."""
+    initializers = [
+        numpy_helper.from_array(np.array([1.0], np.float32), "table"),
+        numpy_helper.from_array(np.array(limit, np.float32), "limit"),
+    ]
+    nodes = [
+        helper.make_node("ReduceMax", ["data"], ["max"], name="max", keepdims=0),
+        helper.make_node("Div", ["max", "limit"], ["ratio"], name="ratio"),
+        helper.make_node("Floor", ["ratio"], ["floor"], name="floor"),
+        helper.make_node("Cast", ["floor"], ["index"], name="index", to=TensorProto.INT64),
+        helper.make_node("Gather", ["table", "index"], ["one"], name="one"),
+        helper.make_node("Mul", ["data", "one"], ["out"], name="out"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "fails_on_bright",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3, "H", "W"])],
         initializer=initializers,
     )
     return _write_onnx(dest, graph)

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder.
+"""Fixtures shared by every test folder, and the summary of suites skipped because a
+service they need does not answer (tests/external.py).
 
 ``database_url`` runs a test module once on SQLite and once on a fresh PostgreSQL
 database (created for the module, dropped after it); ``settings`` points a whole
@@ -8,19 +9,24 @@ Vulcain process at it with a temporary data folder.
 from __future__ import annotations
 
 import io
-import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.external import (
+    POSTGRES_SERVER,
+    REQUIRE_VARIABLE,
+    SERVICES,
+    require,
+    services_required,
+)
 from vulcain.config import Settings
 from vulcain.schemas import Account
 from vulcain.services import Services
-
-POSTGRES_SERVER = os.environ.get("VULCAIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
 def _admin_connection() -> psycopg.Connection:
@@ -30,11 +36,7 @@ def _admin_connection() -> psycopg.Connection:
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The URL of the PostgreSQL server the tests use (``VULCAIN_TEST_POSTGRES``)."""
-    try:
-        with _admin_connection():
-            pass
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error}")
+    require("PostgreSQL")
     return POSTGRES_SERVER
 
 
@@ -99,3 +101,29 @@ def other_account(services: Services) -> Account:
 @pytest.fixture
 def admin(services: Services) -> Account:
     return services.accounts.create(f"admin-{uuid.uuid4().hex[:8]}", admin=True)[0]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Say last, after the short summary, which suites were skipped for a missing service
+    and why."""
+    yield
+    missing = SERVICES.missing()
+    if not missing or services_required():
+        return
+    terminalreporter.section("suites skipped: services not reachable", sep="=", yellow=True)
+    skipped = terminalreporter.stats.get("skipped", [])
+    for service in missing:
+        reason = service.reason()
+        files = Counter(
+            report.nodeid.split("::", 1)[0]
+            for report in skipped
+            if isinstance(report.longrepr, tuple) and reason in str(report.longrepr[2])
+        )
+        terminalreporter.write_line(f"{reason}: {service.error}")
+        terminalreporter.write_line(
+            f"  {sum(files.values())} tests skipped; set {service.variable} to use another server"
+        )
+        for path, count in sorted(files.items()):
+            terminalreporter.write_line(f"  {path}: {count} skipped")
+    terminalreporter.write_line(f"{REQUIRE_VARIABLE}=1 (set by .ci/run) makes them fail instead.")

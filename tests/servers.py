@@ -286,3 +286,57 @@ def hang_up_server() -> Iterator[tuple[str, list[int]]]:
         stop.set()
         thread.join()
         sock.close()
+
+
+class SilentTcpProxy:
+    """A TCP proxy to ``upstream`` (``host:port``) that can fall silent: after
+    :meth:`silence`, what the upstream server sends is held back, as from a server that
+    stopped answering on open connections (a broker restarting, blocking publishers)."""
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.rpartition(":")
+        self._upstream = (host, int(port))
+        self._silent = threading.Event()
+        self._closed = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def silence(self) -> None:
+        self._silent.set()
+
+    def close(self) -> None:
+        self._closed.set()
+        for sock in [self._listener, *self._sockets]:
+            sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            server = socket.create_connection(self._upstream)
+            self._sockets += [client, server]
+            threading.Thread(target=self._pipe, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, True), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket, from_upstream: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                while from_upstream and self._silent.is_set() and not self._closed.is_set():
+                    time.sleep(0.05)
+                target.sendall(data)
+        except OSError:
+            pass
+
+
+@contextmanager
+def silent_tcp_proxy(upstream: str) -> Iterator[SilentTcpProxy]:
+    proxy = SilentTcpProxy(upstream)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

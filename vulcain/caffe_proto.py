@@ -11,6 +11,7 @@ fields when parsing binary data and may be skipped when parsing text
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -121,13 +122,24 @@ def _message_class(name: str) -> type:
     return _CLASSES[name]
 
 
-BlobShape = _message_class("BlobShape")
-BlobProto = _message_class("BlobProto")
-BlobProtoArray = _message_class("BlobProtoArray")
-InputParameter = _message_class("InputParameter")
-PythonParameter = _message_class("PythonParameter")
-LayerParameter = _message_class("LayerParameter")
-NetParameter = _message_class("NetParameter")
+if TYPE_CHECKING:
+    # Built at run time from descriptors, these classes have fields no type checker can
+    # see (there is no generated code to read): to a checker each of them is ``Any``.
+    BlobShape: TypeAlias = Any
+    BlobProto: TypeAlias = Any
+    BlobProtoArray: TypeAlias = Any
+    InputParameter: TypeAlias = Any
+    PythonParameter: TypeAlias = Any
+    LayerParameter: TypeAlias = Any
+    NetParameter: TypeAlias = Any
+else:
+    BlobShape = _message_class("BlobShape")
+    BlobProto = _message_class("BlobProto")
+    BlobProtoArray = _message_class("BlobProtoArray")
+    InputParameter = _message_class("InputParameter")
+    PythonParameter = _message_class("PythonParameter")
+    LayerParameter = _message_class("LayerParameter")
+    NetParameter = _message_class("NetParameter")
 
 TRAIN = 0
 TEST = 1

@@ -17,7 +17,13 @@ from vulcain.json_values import MAX_JSON_DEPTH
 
 
 class Settings(BaseSettings):
-    """Every setting of Vulcain (DESIGN.md section 5). Field ``x`` is ``VULCAIN_X``."""
+    """Every setting of Vulcain. Field ``x`` is ``VULCAIN_X``.
+
+    The one place a default is written: the parts configured from settings
+    (:class:`~vulcain.inference.settings.EngineSettings`,
+    :class:`~vulcain.inference.sources.FetchPolicy`, the storage, the queues) take their
+    values from here, and the README's settings table lists these fields with these
+    defaults (``tests/test_settings_table.py`` checks it)."""
 
     model_config = SettingsConfigDict(
         env_prefix="VULCAIN_",
@@ -43,6 +49,8 @@ class Settings(BaseSettings):
     """Threads of the in-process task queue (deployments and inferences)."""
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
     """Largest request body accepted; larger bodies answer 413."""
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Longest a request body may pause (no byte arriving) before the request answers 408."""
     max_description_chars: int = Field(default=4096, ge=0)
     """Longest ``description`` of a network or a recognition spec, in characters; longer
     answers 400."""
@@ -63,6 +71,9 @@ class Settings(BaseSettings):
     """How often the purge of old inference tasks runs."""
     task_wait_max_seconds: float = Field(default=60, ge=0)
     """Longest a client may wait for a task to finish in one request (long-poll)."""
+    task_waits_per_account: int = Field(default=100, ge=1)
+    """Most requests one account may hold at once in a process waiting for tasks to finish
+    (``?wait=``); more answer 429."""
     task_poll_grace_ms: float = Field(default=50, ge=0, le=1000)
     """How long ``GET /tasks/{id}`` without ``wait`` may hold for an inference this process
     is already running (never one merely queued), so that a client polling without
@@ -102,8 +113,19 @@ class Settings(BaseSettings):
     reference runtime."""
     fetch_max_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     """Largest image: downloaded from a URL, or sent in a request as a file part or bytes."""
+    max_polygon_points: int = Field(default=1000, ge=3)
+    """Most points of an inference input's ``polygon``; more answer 400 (filling a polygon
+    costs more than linearly in its points)."""
+    image_cpu_seconds: float = Field(default=10.0, gt=0)
+    """CPU time the decoding and region (bbox, polygon, ...) of one inference image may
+    take; past it the inference fails with an error instead of holding a preparation
+    thread, which every network shares."""
     fetch_timeout_seconds: float = Field(default=15.0, gt=0)
-    """Time limit to download an image from a URL."""
+    """Time limit of the whole fetch of an image URL: resolving its host name, connecting,
+    its headers, its body and its redirects, together."""
+    max_image_pixels: int = Field(default=100_000_000, gt=0)
+    """Most pixels (width times height) an image may have; checked in its header, before
+    it is decoded."""
     broker_url: str = ""
     """Celery broker (``amqp://user:pass@host:5672/vhost`` or ``redis://host:6379/0``) that
     carries tasks to ``vulcain worker`` processes; empty runs tasks on in-process threads."""
@@ -114,7 +136,9 @@ class Settings(BaseSettings):
     enough blocked tasks for the batcher to fill one batch while another runs forward."""
     task_resubmit_seconds: float = Field(default=120, gt=0)
     """With a broker: a task still pending after this long while the broker queue is empty
-    is published again (its first publish failed); running a task twice is harmless."""
+    is published again (its first publish failed); running a task twice is harmless.
+    In-process: a task that could not be queued (or whose run failed outside its own error
+    handling) is submitted again after this long."""
     events_poll_seconds: float = Field(default=2.0, gt=0)
     """With a broker on SQLite (no LISTEN/NOTIFY, no Redis): how often a long-poll re-reads
     its task."""

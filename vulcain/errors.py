@@ -54,6 +54,18 @@ class UnsupportedMediaType(VulcainError):
     status_code = 415
 
 
+class RequestTimeout(VulcainError):
+    """The client stopped sending its request body."""
+
+    status_code = 408
+
+
+class TooManyRequests(VulcainError):
+    """The caller holds as many requests of one kind at once as it may (long-polls)."""
+
+    status_code = 429
+
+
 class ModelError(BadRequest):
     """A network's files cannot be loaded or run (syntax error, corrupt weights, ...)."""
 

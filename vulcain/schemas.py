@@ -26,6 +26,9 @@ ResizeType = Literal["SQUASH", "CROP", "FILL", "NETWORK"]
 ColorChannels = Literal["RGB", "BGR", "L"]
 DataType = Literal["FLOAT32"]
 
+MAX_POLYGON_POINTS = "max_polygon_points"
+"""Key of the validation context that bounds the points of ``ImageInput.polygon`` (the
+setting ``VULCAIN_MAX_POLYGON_POINTS``, which the API passes)."""
 MEAN_FILE_SUFFIXES = (".binaryproto", ".npy")
 MAX_TARGET_SIDE = 4096
 """Largest side of a target size: a larger one would let one request allocate gigabytes."""
@@ -49,7 +52,7 @@ def _upper(value: object) -> object:
 
 
 class ImagePreprocessing(BaseModel):
-    """How one image input is turned into a tensor (DESIGN.md section 2)."""
+    """How one image input is turned into a tensor (docs/preprocessing.md)."""
 
     model_config = _INPUT
 
@@ -172,6 +175,18 @@ class ImageInput(BaseModel):
     bbox: BoundingBox | None = None
     polygon: list[Point] | None = Field(default=None, min_length=3)
     crop_uniform_background: bool = False
+
+    @field_validator("polygon", mode="before")
+    @classmethod
+    def _bounded_polygon(cls, value: object, info: ValidationInfo) -> object:
+        """Count the points before any is validated: a bound checked in constant time."""
+        limit = (info.context or {}).get(MAX_POLYGON_POINTS)
+        if limit is not None and isinstance(value, list | tuple) and len(value) > limit:
+            raise ValueError(
+                f"has {len(value)} points, more than the {limit} allowed "
+                "(VULCAIN_MAX_POLYGON_POINTS); send a polygon with fewer points"
+            )
+        return value
 
 
 class InferenceInput(BaseModel):

@@ -18,9 +18,10 @@ export class ApiError extends Error {
   }
 }
 
-/** The URL of an API path, relative to the page (so a console behind a path prefix works). */
-export function apiUrl(path, query) {
-  const url = new URL('v0.7' + path, document.baseURI);
+/** The URL of an API path, relative to the page (so a console behind a path prefix works):
+ *  under v0.7, or under ``base`` (v2, the Open Inference Protocol). */
+export function apiUrl(path, query, base = 'v0.7') {
+  const url = new URL(base + path, document.baseURI);
   for (const [name, value] of Object.entries(query || {})) {
     if (value === undefined || value === null) continue;
     for (const item of [].concat(value)) url.searchParams.append(name, String(item));
@@ -41,8 +42,9 @@ async function parse(response) {
 }
 
 /** ``method path`` with a JSON body (``json``) or a FormData (``form``); the parsed answer. */
-export async function api(method, path, { json, form, query, key } = {}) {
+export async function api(method, path, { json, form, query, key, base, accept } = {}) {
   const headers = { 'X-API-KEY': key || apiKey.get() || '' };
+  if (accept) headers.Accept = accept;
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -52,10 +54,11 @@ export async function api(method, path, { json, form, query, key } = {}) {
   }
   let response;
   try {
-    response = await fetch(apiUrl(path, query), { method, headers, body });
+    response = await fetch(apiUrl(path, query, base), { method, headers, body });
   } catch (error) {
     throw new ApiError(0, { error: `The server cannot be reached (${error.message})` });
   }
+  if (accept && response.ok) return response.blob();
   return parse(response);
 }
 

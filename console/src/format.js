@@ -28,4 +28,5 @@ export const STATUS_WORDS = {
   pending: 'pending',
   success: 'success',
   error: 'failed',
+  unavailable: 'not ready',
 };

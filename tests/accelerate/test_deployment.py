@@ -12,10 +12,10 @@ import pytest
 
 from tests import builders
 from tests.inference.test_engine import make_network
+from tests.settings import engine_settings
 from vulcain.accelerate.compare import Agreement
 from vulcain.inference.acceleration import converted_spec
 from vulcain.inference.engine import Engine
-from vulcain.inference.settings import EngineSettings
 from vulcain.runtimes import load_runtime
 from vulcain.runtimes.converted import ConvertedRuntime
 
@@ -28,7 +28,7 @@ def _preprocessing(tensor: str, order: str, size: str = "16x16") -> dict:
 
 
 def _engine(tmp_path: Path, blobs: dict[str, Path], **settings: object) -> Engine:
-    return Engine(EngineSettings(tmp_path / "engine", **settings), blobs.__getitem__)
+    return Engine(engine_settings(tmp_path, **settings), blobs.__getitem__)
 
 
 def _keep(blobs: dict[str, Path], converted: Path, folder: Path) -> str:

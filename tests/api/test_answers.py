@@ -23,7 +23,10 @@ pytestmark = pytest.mark.slow
 GRACE_MS = 1000
 SLOW_MATMULS = 40
 """About 0.1 s a forward pass on 2 idle cores, more under load: far longer than a request
-to the server takes, far shorter than the grace."""
+to the server takes, so that a second request waits queued behind a first."""
+BRIEF_MATMULS = 10
+"""About 0.025 s a forward pass on 2 idle cores: longer than a poll takes to arrive, so the
+poll finds it running, and well within the grace on a machine that is not overloaded."""
 
 
 def _preprocessing(batched: bool = True) -> str:
@@ -72,9 +75,11 @@ def http(server: VulcainServer) -> Iterator[httpx.Client]:
 def networks(http: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
     folder = tmp_path_factory.mktemp("models")
     slow = onnx_slow_identity(folder / "slow", matmuls=SLOW_MATMULS)
+    brief = onnx_slow_identity(folder / "brief", matmuls=BRIEF_MATMULS)
     return {
         "fast": _deploy(http, "fast", onnx_identity(folder / "fast")),
         "slow": _deploy(http, "slow", slow, batched=False),
+        "brief": _deploy(http, "brief", brief, batched=False),
     }
 
 
@@ -99,9 +104,18 @@ def test_with_wait_one_request_answers_the_finished_task(http, networks):
 
 
 def test_a_poll_without_wait_gets_a_running_inference_at_the_first_look(http, networks):
+    """The poll arrives while the forward pass runs and is held until it ends. On a machine
+    so loaded that the pass outlasts the grace, the poll must then have been held for the
+    whole grace: answering a running inference at once would fail either way."""
     body, expected = _body(3)
-    task_id = http.post(f"/networks/{networks['slow']}/inference", json=body).json()["task_id"]
+    task_id = http.post(f"/networks/{networks['brief']}/inference", json=body).json()["task_id"]
+    started = time.monotonic()
     task = http.get(f"/tasks/{task_id}").json()
+    held = time.monotonic() - started
+    if task["status"] != "success":
+        assert task["status"] == "pending", task
+        assert held >= GRACE_MS / 1000, f"a running inference's poll answered after {held:.2f} s"
+        task = http.get(f"/tasks/{task_id}", params={"wait": 60}).json()
     assert task["status"] == "success", task
     assert task["data"]["tensors"][0]["data"] == expected
 

@@ -13,10 +13,10 @@ import pytest
 
 from tests.api.conftest import PREPROCESSING, create_onnx, footprint
 from tests.builders import onnx_non_finite
-from vulcain.client._tasks import tensors_from_data
 from vulcain.db.models import NetworkRow
 from vulcain.errors import BadRequest
 from vulcain.schemas import NetworkUpdate
+from vulcain.tasks.results import decode_tensors
 
 
 def _preprocessing(pixel_scaling: object) -> dict:
@@ -119,7 +119,8 @@ def test_non_finite_tensor_values_are_written_as_strings(client, admin, tmp_path
     assert set(out["data"]) == {"NaN", "Infinity"}
     assert set(neg["data"]) == {"NaN", "-Infinity"}
     # Read back, each string is the value it stands for.
-    tensors = tensors_from_data(task["data"])
+    tensors = decode_tensors(json.dumps(task["data"]).encode())
+    assert tensors is not None
     expected = np.where(pixels.transpose(2, 0, 1)[None] > 0, np.inf, np.nan)
     np.testing.assert_array_equal(tensors["out"], expected)
     np.testing.assert_array_equal(tensors["neg"], -expected)

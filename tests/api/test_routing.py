@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.api.conftest import PREPROCESSING, create_onnx
+from tests.api.conftest import PREPROCESSING, create_onnx, footprint
 
 
 def _routes(network_id: int, task_id: int) -> list[tuple[str, str, dict, int]]:
@@ -127,7 +127,8 @@ def test_broken_bodies_are_400_not_500(client, admin):
         assert response.json()["error"]
 
 
-def test_oversize_upload_is_a_413_and_leaves_nothing(client, admin, api_settings):
+def test_oversize_upload_is_a_413_and_leaves_nothing(client, admin, api_settings, services):
+    before = footprint(services)
     big = b"\0" * (api_settings.max_upload_bytes + 1)
     data = {"name": "big", "framework": "onnx", "preprocessing": json.dumps(PREPROCESSING)}
     response = client.post(
@@ -149,6 +150,8 @@ def test_oversize_upload_is_a_413_and_leaves_nothing(client, admin, api_settings
     )
     assert response.status_code == 413
     assert client.get("/v0.7/networks", headers=admin).json()["count"] == 0
+    # Nothing new in the database, the blobs or the scratch folder of uploads.
+    assert footprint(services) == before
 
 
 def test_offline_docs_and_openapi(client):

@@ -225,3 +225,31 @@ def test_unknown_paths_and_models(client: Client, admin):
     assert client.get("/v2/models/999999", headers=admin).status_code == 404
     missing = client.get("/v2/nothing", headers=admin)
     assert missing.status_code == 404 and "/v2" in missing.json()["error"]
+
+
+def test_openapi_describes_each_front_end_in_its_own_tags(client: Client):
+    document = client.get("/v0.7/openapi.json").json()
+    tags = {
+        path: {tag for operation in item.values() for tag in operation["tags"]}
+        for path, item in document["paths"].items()
+    }
+    v2 = "Open Inference Protocol (v2)"
+    assert {path for path, found in tags.items() if v2 in found} == {
+        path for path in tags if path == "/v2" or path.startswith("/v2/")
+    }
+    assert {
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v2/models/{name}",
+        "/v2/models/{name}/ready",
+        "/v2/models/{name}/infer",
+    } <= set(tags)
+    assert all(found == {v2} for path, found in tags.items() if path.startswith("/v2"))
+    assert {tag["name"] for tag in document["tags"]} >= {"networks", "tasks", v2}
+    infer = document["paths"]["/v2/models/{name}/infer"]["post"]
+    assert infer["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/InferRequest"
+    }
+    assert "InferRequest" in document["components"]["schemas"]
+    preprocess = document["paths"]["/v0.7/networks/{network_id}/preprocess"]["post"]
+    assert "application/x-npz" in preprocess["responses"]["200"]["content"]

@@ -26,7 +26,7 @@ IDENTITY_PREPROCESSING = {
 
 
 def expected_identity(image_bgr: np.ndarray, bbox: dict[str, float] | None = None) -> np.ndarray:
-    """What the identity network answers for an image: DESIGN section 2 with numpy/OpenCV."""
+    """What the identity network answers for an image: docs/preprocessing.md with numpy/OpenCV."""
     if bbox is not None:
         height, width = image_bgr.shape[:2]
         x0, y0 = int(np.floor(bbox["xmin"] * width)), int(np.floor(bbox["ymin"] * height))

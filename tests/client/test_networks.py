@@ -108,7 +108,7 @@ def test_unknown_framework_is_a_client_error(client, identity_files):
     assert "framework" in caught.value.error
 
 
-def test_broken_model_fails_deployment_with_a_task_error(client, tmp_path):
+def test_broken_network_fails_deployment_with_a_task_error(client, tmp_path):
     broken = tmp_path / "model.onnx"
     broken.write_bytes(b"this is not an onnx protobuf")
     network = _create(client, {"model.onnx": broken})

@@ -1,44 +1,31 @@
 """A real ``vulcain serve`` and Debian's headless Chromium driven by Playwright (no browser
 is downloaded: Playwright launches ``/usr/bin/chromium``, or ``VULCAIN_TEST_CHROMIUM``).
 
-Without Chromium these tests skip and say how to install it, unless the environment sets
-``VULCAIN_REQUIRE_BROWSER=1`` (as ``.ci/run`` does), where a missing browser fails them.
+Chromium is one of the services of :mod:`tests.external`: without it these tests skip and
+say why, unless ``VULCAIN_REQUIRE_SERVICES=1`` (as ``.ci/run`` sets) makes them fail.
 Screenshots of the main pages go to one folder, printed at the end of the run.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.builders import onnx_small_cnn
+from tests.external import CHROMIUM, require
 from tests.servers import VulcainServer, vulcain_server
 
-CHROMIUM = os.environ.get("VULCAIN_TEST_CHROMIUM", "/usr/bin/chromium")
 _SCREENSHOTS: list[Path] = []
-
-
-def _missing_browser(reason: str) -> None:
-    if os.environ.get("VULCAIN_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (VULCAIN_REQUIRE_BROWSER=1 makes the browser tests mandatory)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    if shutil.which(CHROMIUM) is None:
-        _missing_browser(
-            f"no Chromium at {CHROMIUM}: apt-get install -y chromium "
-            "(or set VULCAIN_TEST_CHROMIUM to a Chromium binary)"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing_browser("Playwright is not installed: pip install -e '.[test]'")
+    require("Chromium")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser

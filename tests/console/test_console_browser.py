@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.servers import VulcainServer
+from tests.builders import onnx_slow_identity
+from tests.servers import VulcainServer, file_server
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +142,7 @@ def test_sign_in_create_deploy_and_run_an_image(
     assert heatmap.evaluate("(canvas) => [canvas.width, canvas.height]") == [16, 16]
     page.screenshot(path=screenshots / "05-inference-result-1280.png", full_page=True)
 
-    # The raw tensors: .npy as numpy reads it, JSON as the API gave it.
+    # The raw tensors: .npy and .npz as numpy reads them, JSON as the API gave it.
     with page.expect_download() as download:
         result.locator("[data-name='prob']").get_by_role("button", name="Download .npy").click()
     saved = tmp_path / "prob.npy"
@@ -149,6 +150,14 @@ def test_sign_in_create_deploy_and_run_an_image(
     array = np.load(saved)
     assert array.dtype == np.float32 and list(array.shape) == prob["shape"]
     np.testing.assert_array_equal(array.ravel(), np.asarray(prob["data"], np.float32))
+    with page.expect_download() as download:
+        result.get_by_role("button", name="Download every tensor (.npz)").click()
+    download.value.save_as(tmp_path / "task.npz")
+    with np.load(tmp_path / "task.npz") as archive:
+        assert sorted(archive.files) == ["conv1", "prob"]
+        np.testing.assert_array_equal(
+            archive["conv1"].ravel(), np.asarray(conv1["data"], np.float32)
+        )
     with page.expect_download() as download:
         result.locator("[data-name='conv1']").get_by_role("button", name="Download JSON").click()
     download.value.save_as(tmp_path / "conv1.json")
@@ -179,7 +188,7 @@ def test_sign_in_create_deploy_and_run_an_image(
     page.get_by_label("Name", exact=True).fill("small cnn, renamed")
     page.get_by_label("Metadata (JSON object)").fill('{"owner": "tests"}')
     page.get_by_role("button", name="Save").click()
-    expect()(page.get_by_role("status")).to_contain_text("Saved")
+    expect()(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     with server.http() as http:
         stored = http.get(f"/networks/{network_id}").json()
     assert stored["name"] == "small cnn, renamed" and stored["metadata"] == {"owner": "tests"}
@@ -315,6 +324,12 @@ def test_networks_list_pages_and_statuses_at_400_px(browser, server, small_cnn, 
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     page.screenshot(path=screenshots / "04-network-400.png", full_page=True)
 
+    # The creation form at 400 px, with the choices the API allows.
+    page.get_by_role("link", name="New network").first.click()
+    expect()(page.get_by_label("Resize type")).to_have_value("SQUASH")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    page.screenshot(path=screenshots / "03-new-network-400.png", full_page=True)
+
     # Signing out forgets the key.
     page.get_by_role("button", name="Sign out").click()
     expect()(page.get_by_label("API key")).to_be_visible()
@@ -322,8 +337,9 @@ def test_networks_list_pages_and_statuses_at_400_px(browser, server, small_cnn, 
     assert page.errors == []
 
 
-def test_keyboard_only_sign_in_and_navigation(browser, server):
-    page = open_page(browser, server)
+def test_keyboard_only_sign_in_and_navigation(browser, server, screenshots):
+    page = open_page(browser, server, NARROW)
+    page.screenshot(path=screenshots / "01-sign-in-400.png", full_page=True)
     expect()(page.get_by_label("API key")).to_be_focused()
     page.keyboard.type(server.api_key)
     page.keyboard.press("Enter")
@@ -334,4 +350,114 @@ def test_keyboard_only_sign_in_and_navigation(browser, server):
             break
     page.keyboard.press("Enter")
     expect()(page.get_by_role("heading", name="Tasks", exact=True)).to_be_visible()
+    assert page.errors == []
+
+
+def test_an_image_by_url_on_a_public_network(browser, server, small_cnn, image_file, screenshots):
+    with server.http() as http:
+        created = http.post(
+            "/networks",
+            data={
+                "name": "published cnn",
+                "framework": "onnx",
+                "preprocessing": json.dumps(
+                    {"inputs": [{"tensor_name": "data", "image": {"target_size": "16x16"}}]}
+                ),
+            },
+            files={"model.onnx": small_cnn["model.onnx"].read_bytes()},
+        ).json()
+        http.get(f"/tasks/{created['task_id']}", params={"wait": 60})
+    server.publish(created["id"], "published-cnn")
+
+    page = open_page(browser, server, NARROW)
+    sign_in(page, server)
+    public = page.locator("section", has=page.get_by_role("heading", name="Public networks"))
+    public.get_by_role("link", name="published cnn").click()
+    expect()(page).to_have_url(re.compile(r"#/public/published-cnn$"))
+    expect()(page.get_by_test_id("deployment")).to_contain_text("Deployed in")
+
+    with file_server(image_file.parent) as images:
+        page.get_by_role("radio", name="From a URL").check()
+        page.get_by_label("Image URL").fill(f"{images}/{image_file.name}")
+        # An unknown name: the server's sentence is shown next to the names.
+        page.get_by_label("prob").uncheck()
+        page.get_by_label("Other layers or tensors (comma-separated)").fill("nope")
+        page.get_by_role("button", name="Run").click()
+        expect()(page.locator("#outputs-error")).to_contain_text("nope")
+
+        page.get_by_label("Other layers or tensors (comma-separated)").fill("pool1")
+        # The preprocessing dry-run: one grey image per channel of the tensor fed.
+        page.get_by_role("button", name="Show what the network receives").click()
+        fed = page.get_by_test_id("fed")
+        expect()(fed).to_contain_text("shape [1, 3, 16, 16]")
+        expect()(fed.get_by_role("img")).to_have_count(3)
+        page.get_by_role("button", name="Run").click()
+        result = page.get_by_test_id("result")
+        heatmap = result.locator("[data-name='pool1'] canvas")
+        expect()(heatmap).to_be_visible(timeout=60_000)
+    task_id = int(re.search(r"Result of task (\d+)", result.inner_text()).group(1))
+    with server.http() as http:
+        task = http.get(f"/tasks/{task_id}").json()
+    assert task["name"] == "inference on network published-cnn"
+    [pool1] = task["data"]["tensors"]
+    assert heatmap.evaluate("(canvas) => [canvas.width, canvas.height]") == pool1["shape"][:1:-1]
+    # One channel instead of the largest over channels: the scale is that channel's range.
+    channel = np.asarray(pool1["data"]).reshape(pool1["shape"])[0, 2]
+    page.get_by_label("Channel", exact=True).select_option("2")
+    caption = result.locator("[data-name='pool1'] figcaption")
+    expect()(caption).to_contain_text(f"{channel.min():.4g}")
+    expect()(caption).to_contain_text(f"{channel.max():.4g}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    page.screenshot(path=screenshots / "05-inference-url-400.png", full_page=True)
+    assert page.errors == []
+
+
+def test_another_accounts_public_network(browser, server, small_cnn, image_file):
+    """Its deployment task is the owner's: the list and the page say whether it is ready,
+    and offer its outputs, from the model metadata any account may read."""
+    with server.http() as http:
+        created = http.post(
+            "/networks",
+            data={
+                "name": "shared cnn",
+                "framework": "onnx",
+                "preprocessing": json.dumps(
+                    {"inputs": [{"tensor_name": "data", "image": {"target_size": "16x16"}}]}
+                ),
+            },
+            files={"model.onnx": small_cnn["model.onnx"].read_bytes()},
+        ).json()
+        http.get(f"/tasks/{created['task_id']}", params={"wait": 60})
+    server.publish(created["id"], "shared-cnn")
+    other_key = server.create_account("visitor")
+
+    page = open_page(browser, server)
+    page.get_by_label("API key").fill(other_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect()(page.get_by_test_id("account")).to_contain_text("Signed in as visitor")
+    public = page.locator("section", has=page.get_by_role("heading", name="Public networks"))
+    row = public.locator("tbody tr", has_text="shared cnn")
+    expect()(row).to_contain_text("success")
+    row.get_by_role("link", name="shared cnn").click()
+    expect()(page.get_by_test_id("deployment")).to_contain_text("Deployed")
+    expect()(page.get_by_label("prob")).to_be_checked()
+    page.get_by_label("Image file").set_input_files(str(image_file))
+    page.get_by_role("button", name="Run").click()
+    topk = page.get_by_test_id("result").get_by_test_id("topk")
+    expect()(topk).to_be_visible(timeout=60_000)
+    assert page.errors == []
+
+
+def test_the_deployment_is_followed_live(browser, server, tmp_path, screenshots):
+    """A network whose warm-up pass takes seconds: the page shows it deploying, then
+    deployed, without being reloaded."""
+    files = onnx_slow_identity(tmp_path, copies=1024, matmuls=48)
+    page = open_page(browser, server)
+    sign_in(page, server)
+    create_through_the_form(page, files, "slow identity", target_size="16x16")
+    deployment = page.get_by_test_id("deployment")
+    expect()(deployment).to_contain_text("Deploying (task")
+    page.screenshot(path=screenshots / "04-network-deploying-1280.png")
+    expect()(deployment).to_contain_text("Deployed in", timeout=DEPLOY_TIMEOUT_MS)
+    expect()(page.get_by_label("out")).to_be_checked()
     assert page.errors == []

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from tests import builders
+from tests.settings import engine_settings
 from vulcain.errors import ImageError, ModelError, UnknownTensorError
 from vulcain.inference.engine import Engine
 from vulcain.inference.network_spec import NetworkSpec
-from vulcain.inference.settings import EngineSettings
 from vulcain.schemas import InferenceRequest, Preprocessing
 
 
@@ -38,9 +38,7 @@ def engine_for(tmp_path: Path) -> Callable[[dict[str, Path]], Engine]:
     engines: list[Engine] = []
 
     def build(blobs: dict[str, Path], max_models: int = 8) -> Engine:
-        engine = Engine(
-            EngineSettings(tmp_path / "engine", max_models=max_models), blobs.__getitem__
-        )
+        engine = Engine(engine_settings(tmp_path, max_models=max_models), blobs.__getitem__)
         engines.append(engine)
         return engine
 
@@ -60,7 +58,7 @@ def sample_image(height: int = 37, width: int = 53, seed: int = 3) -> np.ndarray
 
 
 def reference(image: np.ndarray, image_spec: dict, mean: np.ndarray | None) -> np.ndarray:
-    """DESIGN section 2, steps 3 to 7, written independently of vulcain."""
+    """docs/preprocessing.md, steps 3 to 7, written independently of vulcain."""
     target = image_spec["target_size"]
     width, height = (int(v) for v in target.split("x")) if "x" in target else (int(target),) * 2
     if image_spec["color_channels"] == "L":
@@ -235,6 +233,22 @@ def test_request_errors_are_sentences(tmp_path: Path, engine_for) -> None:
         engine.infer(network, request(b"not an image", outputs=["out"]))
 
 
+def test_max_image_pixels_setting_refuses_larger_images(tmp_path: Path) -> None:
+    network, blobs = make_network(
+        builders.onnx_identity(tmp_path / "m"),
+        "onnx",
+        {"inputs": [{"tensor_name": "data", "image": image_spec()}]},
+    )
+    limit = 37 * 53
+    engine = Engine(engine_settings(tmp_path, max_image_pixels=limit), blobs.__getitem__)
+    try:
+        assert engine.infer(network, request(png(sample_image(37, 53)), outputs=["out"]))
+        with pytest.raises(ImageError, match=f"37x54 .* more than the {limit} pixels"):
+            engine.infer(network, request(png(sample_image(54, 37)), outputs=["out"]))
+    finally:
+        engine.close()
+
+
 def test_concurrent_requests_each_get_their_own_result(tmp_path: Path, engine_for) -> None:
     spec = image_spec()
     network, blobs = make_network(
@@ -315,7 +329,7 @@ def test_model_folders_of_dead_processes_are_removed(tmp_path: Path) -> None:
     dead, alive = models / "999999999-x" / "1-y", models / f"{os.getpid()}-z"
     dead.mkdir(parents=True)
     alive.mkdir()
-    engine = Engine(EngineSettings(tmp_path / "engine"), {}.__getitem__)
+    engine = Engine(engine_settings(tmp_path), {}.__getitem__)
     try:
         assert not dead.parent.exists() and alive.exists()
         own = engine._models._root
@@ -457,7 +471,7 @@ def test_the_cache_evicts_by_memory_budget(tmp_path: Path) -> None:
     image = png(sample_image())
     weights = (tmp_path / "3" / "model.onnx").stat().st_size
     for budget_mb, kept in ((1.5 * weights / 2**20, {3}), (1024, {1, 2, 3})):
-        settings = EngineSettings(tmp_path / f"engine-{budget_mb}", models_memory_mb=budget_mb)
+        settings = engine_settings(tmp_path / f"budget-{budget_mb}", models_memory_mb=budget_mb)
         engine = Engine(settings, blobs.__getitem__)
         try:
             for network in networks:

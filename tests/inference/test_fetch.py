@@ -13,16 +13,17 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.settings import fetch_policy
 from vulcain.errors import FetchError, VulcainError
 from vulcain.inference._address_guard import refusal_reason
-from vulcain.inference.sources import FetchPolicy, decode_image, read_source
+from vulcain.inference.sources import decode_image, read_source
 
-LOCAL = FetchPolicy(allow_hosts=("127.0.0.1",))
+LOCAL = fetch_policy(fetch_allow_hosts="127.0.0.1")
 
 
 def test_loopback_is_refused_by_default_without_a_request(image_server):
     with pytest.raises(FetchError, match=r"points to 127\.0\.0\.1, a loopback address") as raised:
-        read_source(image_server.url("/image.jpg"), FetchPolicy())
+        read_source(image_server.url("/image.jpg"), fetch_policy())
     assert "VULCAIN_FETCH_ALLOW_HOSTS" in raised.value.message
     assert isinstance(raised.value, VulcainError)
     assert image_server.requests == []
@@ -37,18 +38,18 @@ def test_allow_hosts_admits_the_local_server(image_server):
 
 
 def test_allow_hosts_takes_cidrs(image_server):
-    policy = FetchPolicy(allow_hosts=("10.0.0.0/8", "127.0.0.0/8"))
+    policy = fetch_policy(fetch_allow_hosts="10.0.0.0/8,127.0.0.0/8")
     assert read_source(image_server.url("/image.jpg"), policy) == image_server.image
 
 
 def test_a_name_resolving_to_loopback_is_refused(image_server):
     with pytest.raises(FetchError, match=r"points to localhost, which resolves to .*loopback"):
-        read_source(image_server.url("/image.jpg", host="localhost"), FetchPolicy())
+        read_source(image_server.url("/image.jpg", host="localhost"), fetch_policy())
     assert image_server.requests == []
 
 
 def test_an_allowed_name_connects_to_its_checked_address_with_its_host_header(image_server):
-    policy = FetchPolicy(allow_hosts=("localhost",))
+    policy = fetch_policy(fetch_allow_hosts="localhost")
     url = image_server.url("/image.jpg", host="localhost")
     assert read_source(url, policy) == image_server.image
     assert image_server.requests == [("/image.jpg", f"localhost:{image_server.port}")]
@@ -74,7 +75,7 @@ def test_private_and_metadata_addresses_are_refused_before_any_connection(monkey
     monkeypatch.setattr(socket, "create_connection", no_connection)
     started = time.perf_counter()
     with pytest.raises(FetchError, match=reason):
-        read_source(url, FetchPolicy(timeout_s=5))
+        read_source(url, fetch_policy(fetch_timeout_seconds=5))
     assert time.perf_counter() - started < 1
 
 
@@ -123,20 +124,20 @@ def test_redirect_loops_stop(image_server):
 
 
 def test_the_byte_cap_refuses_a_declared_size(image_server):
-    policy = FetchPolicy(allow_hosts=("127.0.0.1",), max_bytes=100)
+    policy = fetch_policy(fetch_allow_hosts="127.0.0.1", fetch_max_bytes=100)
     with pytest.raises(FetchError, match="larger than the 100 bytes"):
         read_source(image_server.url("/image.jpg"), policy)
 
 
 def test_the_byte_cap_stops_a_stream_without_a_declared_size(image_server):
-    policy = FetchPolicy(allow_hosts=("127.0.0.1",), max_bytes=50_000)
+    policy = fetch_policy(fetch_allow_hosts="127.0.0.1", fetch_max_bytes=50_000)
     with pytest.raises(FetchError, match="larger than the 50000 bytes"):
         read_source(image_server.url("/unsized"), policy)
     assert len(read_source(image_server.url("/unsized"), LOCAL)) == 200_000
 
 
 def test_a_slow_server_times_out(image_server):
-    policy = FetchPolicy(allow_hosts=("127.0.0.1",), timeout_s=0.3)
+    policy = fetch_policy(fetch_allow_hosts="127.0.0.1", fetch_timeout_seconds=0.3)
     started = time.perf_counter()
     with pytest.raises(FetchError, match=r"took longer than 0\.3 s"):
         read_source(image_server.url("/slow"), policy)
@@ -150,7 +151,7 @@ def test_an_error_status_is_reported(image_server):
 
 def test_an_unresolvable_host_is_reported():
     with pytest.raises(FetchError, match="cannot be resolved"):
-        read_source("http://no-such-host.invalid/cat.jpg", FetchPolicy())
+        read_source("http://no-such-host.invalid/cat.jpg", fetch_policy())
 
 
 def self_signed_certificate(directory, name: str) -> tuple[str, str]:
@@ -207,7 +208,7 @@ def test_https_sends_the_host_name_as_sni_and_verifies_the_certificate(tmp_path)
     try:
         with pytest.raises(FetchError, match=r"cannot be fetched: .*CERTIFICATE_VERIFY_FAILED"):
             read_source(
-                f"https://localhost:{port}/image.jpg", FetchPolicy(allow_hosts=("localhost",))
+                f"https://localhost:{port}/image.jpg", fetch_policy(fetch_allow_hosts="localhost")
             )
     finally:
         thread.join(timeout=5)

@@ -1,4 +1,4 @@
-"""Preprocessing against an independent numpy + OpenCV reference of DESIGN.md section 2."""
+"""Preprocessing against an independent numpy + OpenCV reference of docs/preprocessing.md."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ RESIZES = ["SQUASH", "CROP", "FILL", "NETWORK"]
 
 
 def reference(image, *, order, resize, target, color="BGR", scaling=255.0, mean=None):
-    """DESIGN.md section 2, steps 3-7, written out step by step."""
+    """docs/preprocessing.md, steps 3-7, written out step by step."""
     if color == "L":
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[:, :, None]
     elif color == "RGB":

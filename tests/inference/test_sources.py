@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.settings import fetch_policy
 from vulcain.errors import ImageError, VulcainError
-from vulcain.inference.sources import FetchPolicy, decode_image, read_source
+from vulcain.inference.sources import decode_image, read_source
 
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = fetch_policy().max_pixels
 
 
 def opencv(data: bytes) -> np.ndarray:
@@ -152,7 +153,7 @@ def test_empty_data_is_refused():
 
 
 def test_bytes_are_returned_as_they_are(jpeg_bytes):
-    assert read_source(jpeg_bytes, FetchPolicy()) == jpeg_bytes
+    assert read_source(jpeg_bytes, fetch_policy()) == jpeg_bytes
 
 
 @pytest.mark.parametrize(
@@ -171,12 +172,12 @@ def test_bytes_are_returned_as_they_are(jpeg_bytes):
 def test_data_uris_give_the_original_bytes(to_uri):
     # Lengths 0, 1 and 2 mod 3 give every amount of base64 padding.
     for data in (bytes(range(256)) * 3, bytes(range(256)) * 3 + b"\xfb", b"\xff\xd8\xff\xfe\xef"):
-        assert read_source(to_uri(data), FetchPolicy()) == data
+        assert read_source(to_uri(data), fetch_policy()) == data
 
 
 def test_a_data_uri_decodes_to_the_image(jpeg_bytes):
     uri = "data:image/*;base64," + base64.b64encode(jpeg_bytes).decode()
-    decoded = decode_image(read_source(uri, FetchPolicy()), MAX_PIXELS)
+    decoded = decode_image(read_source(uri, fetch_policy()), MAX_PIXELS)
     np.testing.assert_array_equal(decoded, opencv(jpeg_bytes))
 
 
@@ -195,10 +196,10 @@ def test_a_data_uri_decodes_to_the_image(jpeg_bytes):
 )
 def test_bad_sources_say_what_is_accepted(source, message):
     with pytest.raises(ImageError, match=message):
-        read_source(source, FetchPolicy())
+        read_source(source, fetch_policy())
 
 
 def test_a_data_uri_above_the_byte_cap_is_refused():
     uri = "data:image/*;base64," + base64.b64encode(b"\x00" * 2000).decode()
     with pytest.raises(ImageError, match="2000 bytes, more than the 1000"):
-        read_source(uri, FetchPolicy(max_bytes=1000))
+        read_source(uri, fetch_policy(fetch_max_bytes=1000))

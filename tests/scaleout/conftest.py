@@ -1,7 +1,8 @@
 """Real services for the scale-out tests, created and removed by the tests themselves:
 an S3-compatible server (moto's ThreadedMotoServer) on a free port, a RabbitMQ virtual
 host per test session, a free Redis database number, and (from tests/conftest.py) a
-fresh PostgreSQL database per module."""
+fresh PostgreSQL database per module. Where RabbitMQ and Redis are, and what happens when
+they do not answer: tests/external.py."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ import pytest
 import redis
 from moto.server import ThreadedMotoServer
 
+from tests.external import RABBITMQ, REDIS, require
 from tests.servers import free_port
 from tests.tasks.conftest import identity_model, image
 
 __all__ = ["identity_model", "image"]
 
-RABBITMQ = "127.0.0.1:5672"
-REDIS = "redis://127.0.0.1:6379"
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -64,6 +64,7 @@ def bucket(s3_endpoint: str) -> str:
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     """A broker URL on a RabbitMQ virtual host of this session, deleted after it."""
+    require("RabbitMQ")
     vhost = f"vulcain-test-{uuid.uuid4().hex[:10]}"
     try:
         rabbitmqctl("add_vhost", vhost)
@@ -77,6 +78,7 @@ def amqp_url() -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A URL on a Redis database number that was empty; emptied again afterwards."""
+    require("Redis")
     for number in range(15, 0, -1):
         client = redis.Redis.from_url(f"{REDIS}/{number}")
         if client.dbsize() == 0:

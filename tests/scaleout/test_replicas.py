@@ -13,15 +13,16 @@ import pytest
 from kombu import Connection
 from sqlalchemy import select, update
 
-from tests.servers import free_port
+from tests.external import RABBITMQ
+from tests.servers import free_port, silent_tcp_proxy
 from tests.tasks.test_runner import create_identity
-from vulcain.db.database import Database
+from vulcain.db.database import Database, advisory_lock
 from vulcain.db.models import AccountRow, TaskRow, utcnow
 from vulcain.services import Services
 from vulcain.services.accounts import AccountService
 from vulcain.tasks.celery_app import RUN_TASK
 from vulcain.tasks.celery_queue import CeleryQueue
-from vulcain.tasks.maintenance import ResubmitLoop
+from vulcain.tasks.maintenance import _RESUBMIT_LOCK_ID, ResubmitLoop
 
 pytestmark = pytest.mark.scaleout
 
@@ -170,3 +171,52 @@ def test_a_create_succeeds_while_the_broker_is_down_and_the_task_stays_pending(
         assert services.queue.backlog() is None
     finally:
         services.close()
+
+
+def test_a_publish_the_broker_never_confirms_fails_and_frees_the_resubmit_lock(
+    broker_services, broker_settings, identity_model
+):
+    # A broker that stops answering on open connections (seen while RabbitMQ restarts):
+    # a publish waiting forever for its confirmation held the re-publish round, and the
+    # cluster-wide lock, forever, so tasks whose first publish failed stayed pending.
+    account = broker_services.accounts.create("silent")[0]
+    network = create_identity(broker_services, account, identity_model)
+    _drain(broker_settings)  # lost, as if its publish had failed
+    with broker_services.db.session() as session:
+        session.execute(
+            update(TaskRow)
+            .where(TaskRow.id == network.task_id)
+            .values(update_date=utcnow() - timedelta(hours=1))
+        )
+    vhost = broker_settings.broker_url.rsplit("/", 1)[1]
+    with silent_tcp_proxy(RABBITMQ) as proxy:
+        url = f"amqp://guest:guest@{proxy.address}/{vhost}"
+        queue = CeleryQueue(broker_settings.model_copy(update={"broker_url": url}))
+        try:
+            queue.submit(0)  # the connection works, then falls silent
+            _drain(broker_settings)
+            proxy.silence()
+            loop = ResubmitLoop(broker_services.db, queue, lambda: 0, 60)
+            rounds: list = []
+            round_thread = threading.Thread(
+                target=lambda: rounds.append(_raised(loop.run_once)), daemon=True
+            )
+            round_thread.start()
+            round_thread.join(90)
+            assert not round_thread.is_alive(), "the re-publish round hangs on the silent broker"
+        finally:
+            queue.close()
+    assert isinstance(rounds[0], Exception)
+    with broker_services.db.session() as session:
+        assert advisory_lock(session, _RESUBMIT_LOCK_ID, wait=False)
+    # The next round, on a broker that answers, publishes the task again.
+    assert ResubmitLoop(broker_services.db, broker_services.queue, lambda: 0, 60).run_once() >= 1
+    published = [json.loads(message.body)[0] for message in _drain(broker_settings)]
+    assert [network.task_id] in published
+
+
+def _raised(call) -> object:
+    try:
+        return call()
+    except Exception as error:
+        return error

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from vulcain.config import Settings
-from vulcain.services._wiring import engine_settings
+from vulcain.inference.settings import EngineSettings
 
 
 def test_engine_settings_follow_the_process_settings(tmp_path: Path):
@@ -23,11 +23,13 @@ def test_engine_settings_follow_the_process_settings(tmp_path: Path):
         fetch_timeout_seconds=2.5,
         max_batch_size=4,
         max_queue_delay_ms=1.5,
+        max_image_pixels=5000,
     )
-    engine = engine_settings(settings)
+    engine = EngineSettings.from_settings(settings)
     assert engine.work_dir == tmp_path.absolute() / "engine"
-    assert (engine.max_models, engine.fetch_max_bytes, engine.fetch_timeout_s) == (2, 1234, 2.5)
-    assert engine.fetch_allow_hosts == ("a.example", "10.0.0.0/8")
+    assert (engine.max_models, engine.fetch.max_bytes, engine.fetch.timeout_s) == (2, 1234, 2.5)
+    assert engine.fetch.allow_hosts == ("a.example", "10.0.0.0/8")
+    assert engine.fetch.max_pixels == 5000
     assert (engine.max_batch_size, engine.max_queue_delay_ms) == (4, 1.5)
     assert engine.preprocess_threads == 3
 

@@ -68,3 +68,23 @@ def test_an_inference_begins_before_its_task_is_written():
     assert begun is not None and [entry[0] for entry in log] == ["begun"]
     begun.written(9)
     assert log[-1][:3] == ("written", work, 9)
+
+
+def test_a_task_whose_run_failed_is_submitted_again():
+    attempts: list[int] = []
+    done = threading.Event()
+
+    def run(task_id: int) -> None:
+        attempts.append(task_id)
+        if len(attempts) == 1:
+            raise ConnectionError("the database is unreachable")
+        done.set()
+
+    queue = InProcessQueue(1, run, retry_seconds=0.1)
+    queue.start()
+    try:
+        queue.submit(5)
+        assert done.wait(30)
+    finally:
+        queue.close()
+    assert attempts == [5, 5]

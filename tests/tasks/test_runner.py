@@ -43,6 +43,7 @@ def test_deploy_then_inference_on_a_real_onnx_network(services, account, identit
     deployed = orjson.loads(deployment.data)
     [spec] = deployed["inputs"]
     assert deployed["outputs"] == ["out"]  # the network's own outputs, offered first
+    assert deployed["unbatched_outputs"] == []
     assert spec["name"] == "data" and spec["dtype"] == "float32"
     assert spec["shape"] == [None, 3, None, None]
     with services.db.session() as session:

@@ -26,7 +26,7 @@ class LayerContext:
 
     @property
     def name(self) -> str:
-        return self.layer.name
+        return str(self.layer.name)
 
     def fail(self, why: str) -> NoOnnxForm:
         return NoOnnxForm(f"layer `{self.name}` (type {self.layer.type}) {why}")
@@ -57,7 +57,7 @@ class LayerContext:
 
     def static(self, value: Value) -> tuple[int, ...]:
         """The dimensions of ``value`` after the batch."""
-        return tuple(int(dim) for dim in value.shape[1:])
+        return tuple(value.dim(axis) for axis in range(1, value.rank))
 
 
 Converter = Callable[[LayerContext], list[Value]]

@@ -13,6 +13,8 @@ declared: any other is skipped when parsing text and kept as unknown when parsin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeAlias
+
 from google.protobuf import descriptor_pb2
 
 from vulcain.caffe_proto import MESSAGE_FIELDS, FieldSpec, message_classes
@@ -183,8 +185,14 @@ def _messages() -> dict[str, list[FieldSpec]]:
 
 
 _CLASSES = message_classes("vulcain/caffe_layers.proto", _messages(), _ENUMS, _DEFAULTS)
-NetParameter = _CLASSES["NetParameter"]
-LayerParameter = _CLASSES["LayerParameter"]
-BlobProto = _CLASSES["BlobProto"]
+if TYPE_CHECKING:
+    # Built at run time (see vulcain.caffe_proto): to a type checker each class is ``Any``.
+    NetParameter: TypeAlias = Any
+    LayerParameter: TypeAlias = Any
+    BlobProto: TypeAlias = Any
+else:
+    NetParameter = _CLASSES["NetParameter"]
+    LayerParameter = _CLASSES["LayerParameter"]
+    BlobProto = _CLASSES["BlobProto"]
 
 __all__ = ["BlobProto", "LayerParameter", "NetParameter"]

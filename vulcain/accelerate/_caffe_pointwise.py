@@ -129,7 +129,7 @@ def _broadcast(ctx: LayerContext, x: Value, axis: int, num_axes: int) -> tuple[i
     end = x.rank if num_axes == -1 else axis + num_axes
     if num_axes < -1 or end > x.rank:
         raise ctx.fail(f"covers {num_axes} axes from axis {axis} of a blob of {x.rank} axes")
-    covered = tuple(int(dim) for dim in x.shape[axis:end])
+    covered = tuple(x.dim(index) for index in range(axis, end))
     return covered + (1,) * (x.rank - end)
 
 

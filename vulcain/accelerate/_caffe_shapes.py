@@ -68,7 +68,7 @@ def concat(ctx: LayerContext) -> list[Value]:
         others = [d for i, d in enumerate(bottom.shape) if i != axis]
         if others != [d for i, d in enumerate(first.shape) if i != axis]:
             raise ctx.fail("joins blobs whose other axes differ")
-    total = sum(int(bottom.shape[axis]) for bottom in ctx.bottoms)
+    total = sum(bottom.dim(axis) for bottom in ctx.bottoms)
     shape = (*first.shape[:axis], total, *first.shape[axis + 1 :])
     names = [bottom.name for bottom in ctx.bottoms]
     return [ctx.graph.op("Concat", names, ctx.hint(), shape, axis=axis)]
@@ -79,7 +79,7 @@ def slice_(ctx: LayerContext) -> list[Value]:
     x = ctx.one_bottom()
     p = ctx.layer.slice_param
     axis = ctx.axis(int(p.slice_dim) if p.HasField("slice_dim") else p.axis, x.rank)
-    size, tops = int(x.shape[axis]), len(ctx.layer.top)
+    size, tops = x.dim(axis), len(ctx.layer.top)
     points = [int(point) for point in p.slice_point]
     if points:
         bounds = [0, *points, size]

@@ -12,6 +12,7 @@ counting no further padding.
 from __future__ import annotations
 
 import numpy as np
+from google.protobuf.message import Message
 
 from vulcain.accelerate._caffe_layer import LayerContext, converts
 from vulcain.accelerate._graph import Value
@@ -25,7 +26,7 @@ def _pair(
     values: list[int],
     default: int | None,
     what: str,
-    param: object = None,
+    param: Message | None = None,
     fields: tuple[str, str] = ("", ""),
 ) -> tuple[int, int]:
     """A 2-D parameter as Caffe reads it: ``param``'s ``fields`` (``*_h``, ``*_w``) when

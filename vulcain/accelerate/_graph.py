@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import onnx
@@ -44,6 +45,13 @@ class Value:
     @property
     def rank(self) -> int:
         return len(self.shape)
+
+    def dim(self, axis: int) -> int:
+        """The size of axis ``axis``: known for every axis but the batch's."""
+        size = self.shape[axis]
+        if size is None:
+            raise TypeError(f"value {self.name}: the size of axis {axis} is not known")
+        return int(size)
 
 
 class GraphBuilder:
@@ -85,7 +93,7 @@ class GraphBuilder:
         inputs: Sequence[str],
         hint: str,
         shape: Shape,
-        **attributes: object,
+        **attributes: Any,
     ) -> Value:
         """One node with one output, named after ``hint``."""
         return self.op_many(op_type, inputs, [hint], [shape], **attributes)[0]
@@ -96,7 +104,7 @@ class GraphBuilder:
         inputs: Sequence[str],
         hints: Sequence[str],
         shapes: Sequence[Shape],
-        **attributes: object,
+        **attributes: Any,
     ) -> list[Value]:
         outputs = [
             Value(self.fresh(hint), shape) for hint, shape in zip(hints, shapes, strict=True)

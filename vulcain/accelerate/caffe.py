@@ -1,8 +1,10 @@
 """A Caffe network (``deploy.prototxt`` + ``snapshot.caffemodel``) as an ONNX model.
 
-No maintained converter exists (see /work/shared/notes/converters.md), so this one builds
-the graph layer by layer from the parsed NetParameter, with Caffe's own semantics (the
-converters live in ``_caffe_spatial``, ``_caffe_pointwise`` and ``_caffe_shapes``).
+No maintained converter exists (``caffe2onnx`` 2.0.1, last released in 2021, fixes the
+batch at 1 and needs protobuf's pure-Python implementation; ``caffe-onnx`` 0.1.2 pins
+protobuf 3.20 and installs top-level packages named ``src`` and ``proto``), so this one
+builds the graph layer by layer from the parsed NetParameter, with Caffe's own semantics
+(the converters live in ``_caffe_spatial``, ``_caffe_pointwise`` and ``_caffe_shapes``).
 
 Every name the reference runtime answers for stays a name of the converted network: a
 layer's name stands for its first top as that layer computed it (before any later layer

@@ -1,5 +1,6 @@
 """A TensorFlow 1.x SavedModel as an ONNX model, converted by tf2onnx (pinned in
-pyproject.toml; 1.17.0 measured in /work/shared/notes/converters.md).
+pyproject.toml: 1.17.0 is the version whose conversions were measured against TensorFlow's
+own tensors).
 
 tf2onnx runs in a child process: it imports and configures TensorFlow, and a large graph
 takes it seconds and hundreds of megabytes, none of which the serving process should keep.

@@ -64,7 +64,8 @@ def unflatten(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
             child_kind = _Indexed if isinstance(segments[depth + 1], int) else dict
             node = _child(node, segment, child_kind, segments[: depth + 1])
         _store(node, segments[-1], value, segments)
-    return _finish(root, [])
+    nested: dict[str, Any] = _finish(root, [])
+    return nested
 
 
 def _check_slot(node: Any, segment: Segment, path: list[Segment]) -> None:

@@ -17,7 +17,7 @@ import vulcain
 from vulcain.api.console import install_console
 from vulcain.api.docs import install_docs
 from vulcain.api.errors import install_error_handlers
-from vulcain.api.middleware import BodySizeLimitMiddleware, TrailingSlashMiddleware
+from vulcain.api.middleware import RequestBodyMiddleware, TrailingSlashMiddleware
 from vulcain.api.models import NetworkCreate, NetworkPatch, PublishRequest
 from vulcain.api.observe import RequestObserver
 from vulcain.api.routes import (
@@ -37,6 +37,27 @@ from vulcain.schemas import InferenceRequest
 from vulcain.services import Services
 
 API_PREFIX = "/v0.7"
+
+OPENAPI_TAGS = [
+    {
+        "name": "networks",
+        "description": "v0.7 (Deepomatic's Networks API): networks, their "
+        "inference tasks and the preprocessing dry-run.",
+    },
+    {
+        "name": "tasks",
+        "description": "v0.7: deployment and inference tasks, their tensors as "
+        "JSON or NumPy files.",
+    },
+    {"name": "accounts", "description": "v0.7: who you are."},
+    {"name": "health", "description": "Liveness and readiness of the process."},
+    {
+        "name": v2.TAG,
+        "description": "The Open Inference Protocol (KServe v2, Triton's HTTP "
+        "API) with the binary tensor extension, on the same networks: {name} is one of your "
+        "network ids or a public slug; X-API-KEY as for v0.7.",
+    },
+]
 
 _BODY_MODELS = (
     NetworkCreate,
@@ -73,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         title="Vulcain",
         version=vulcain.__version__,
         description="Deploy trained vision networks and run inference on them over HTTP.",
+        openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
         redirect_slashes=False,
         docs_url=None,
@@ -95,7 +117,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_docs(app, API_PREFIX, _BODY_MODELS)
     install_console(app)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        read_timeout=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(RequestObserver, metrics=services.metrics, access_log=settings.access_log)
     return app

@@ -14,7 +14,8 @@ from vulcain.services import Services
 
 
 async def get_services(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 async def authenticate(services: Services, api_key: str | None, app_id: str | None) -> Account:

@@ -1,4 +1,4 @@
-"""Request bodies: three encodings, one meaning (DESIGN.md section 1).
+"""Request bodies: three encodings, one meaning (docs/api.md, "Request bodies").
 
 Everything here is pure: it takes what the HTTP layer read (a JSON document, the parts of a
 form) and returns plain data shaped for a pydantic model, plus the network files.

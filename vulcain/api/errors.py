@@ -7,14 +7,20 @@ else is caught by :class:`~vulcain.api.observe.RequestObserver`.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.routing import Match
 
 from vulcain.api.validation import describe
 from vulcain.errors import VulcainError
+
+logger = logging.getLogger("vulcain.api")
 
 _REQUEST_PARTS = {"query", "path", "header", "cookie", "body"}
 
@@ -33,7 +39,10 @@ def error_response(
 
 async def _vulcain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VulcainError)
-    return error_response(exc.status_code, exc.message, exc.fields)
+    # A body refused before its end (too large, or stalled) leaves bytes in flight that
+    # are no next request: close the connection after the answer.
+    headers = {"Connection": "close"} if exc.status_code in (408, 413) else None
+    return error_response(exc.status_code, exc.message, exc.fields, headers)
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -89,7 +98,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, sentence, headers=headers or None)
 
 
+CLIENT_CLOSED_REQUEST = 499
+"""What access logs and metrics show for a request whose client went away before sending
+its whole body (nginx's code: no answer reaches the client)."""
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> Response:
+    logger.info(
+        "%s %s: the client closed the connection before sending its whole body",
+        request.method,
+        request.url.path,
+    )
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(VulcainError, _vulcain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -1,4 +1,4 @@
-"""ASGI middleware of the API: optional trailing slash, body size limit (the outermost,
+"""ASGI middleware of the API: optional trailing slash, body size and time limits (the outermost,
 :class:`vulcain.api.observe.RequestObserver`, is in a module of its own).
 
 Pure ASGI (no ``BaseHTTPMiddleware``) so that request bodies keep streaming.
@@ -6,10 +6,12 @@ Pure ASGI (no ``BaseHTTPMiddleware``) so that request bodies keep streaming.
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vulcain.errors import PayloadTooLarge
+from vulcain.errors import PayloadTooLarge, RequestTimeout
 
 
 class TrailingSlashMiddleware:
@@ -32,13 +34,17 @@ class TrailingSlashMiddleware:
         await self.app(scope, receive, send)
 
 
-class BodySizeLimitMiddleware:
-    """Answer 413 for a body larger than ``max_bytes``: at once from ``Content-Length``, and
-    by counting the bytes of a streamed body (stopping the read as soon as it is over)."""
+class RequestBodyMiddleware:
+    """Limits on reading a request body: answer 413 for one larger than ``max_bytes`` (at
+    once from ``Content-Length``, else by counting the bytes of a streamed body and
+    stopping the read as soon as it is over), and 408 when no byte of it arrives for
+    ``read_timeout`` seconds (a client that never sends the body it announced would
+    otherwise hold its connection and file descriptors forever)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
 
     def _sentence(self) -> str:
         return (
@@ -58,14 +64,25 @@ class BodySizeLimitMiddleware:
             await response(scope, receive, send)
             return
         received = 0
+        complete = False
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def limited_receive() -> Message:
+            nonlocal received, complete
+            if complete:  # what follows the body (a disconnect) may take any time
+                return await receive()
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"No byte of the request body arrived for {self.read_timeout:g} seconds "
+                    "(VULCAIN_BODY_READ_TIMEOUT_SECONDS); send the body without pausing."
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise PayloadTooLarge(self._sentence())
+                complete = not message.get("more_body", False)
             return message
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, limited_receive, send)

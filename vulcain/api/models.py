@@ -59,5 +59,29 @@ class TaskCreated(BaseModel):
     task_id: int
 
 
+class ErrorAnswer(BaseModel):
+    """Every error: a sentence saying what is wrong and what to fix (``fields``: the
+    invalid fields of a request body, by path)."""
+
+    error: str
+    fields: dict[str, str] | None = None
+
+
+_ERROR_MEANINGS = {
+    400: "The request cannot be run as sent",
+    401: "Missing or unknown API key",
+    404: "Nothing of that id among yours (or the public ones)",
+    406: "The Accept header asks for a form this answer cannot take",
+    409: "The task has no tensors yet, or failed",
+    413: "An image or the body is too large",
+    415: "The body's content type is not one of those taken",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of the errors a route may answer."""
+    return {code: {"model": ErrorAnswer, "description": _ERROR_MEANINGS[code]} for code in codes}
+
+
 class Health(BaseModel):
     status: str

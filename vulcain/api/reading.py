@@ -11,7 +11,7 @@ an inference request several times its validation.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Generic, TypeVar
@@ -31,6 +31,7 @@ from vulcain.api.bodies import (
 )
 from vulcain.api.validation import validate
 from vulcain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from vulcain.schemas import MAX_POLYGON_POINTS
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -70,8 +71,12 @@ async def read_body(
     and form-urlencoded, :class:`BadRequest` for a body that cannot be decoded or is
     invalid, and :class:`PayloadTooLarge` for a file part read into memory (an image)
     larger than ``settings.fetch_max_bytes``, the cap of an image fetched from a URL.
+    The limits that are settings (a polygon's points) reach the model as its validation
+    context.
     """
-    max_file_bytes = request.app.state.settings.fetch_max_bytes
+    settings = request.app.state.settings
+    max_file_bytes = settings.fetch_max_bytes
+    context = {MAX_POLYGON_POINTS: settings.max_polygon_points}
     kind = media_type(request)
     if kind == MULTIPART:
         async with read_multipart(
@@ -84,11 +89,11 @@ async def read_body(
                 parts, model, accepts_files=accepts_files, unknown_hint=unknown_hint
             )
             shaped = shape(decoded.data, model, [], max_file_bytes=max_file_bytes)
-            yield Body(validate(model, shaped), decoded.files)
+            yield Body(validate(model, shaped, context), decoded.files)
         return
     raw = await _read_inline(request)
     if kind == JSON or kind.endswith("+json") or (not kind and _looks_like_json(raw)):
-        yield Body(_validate_json(parse_json_document(raw), model, max_file_bytes))
+        yield Body(_validate_json(parse_json_document(raw), model, max_file_bytes, context))
         return
     data: dict[str, Any]
     if kind == URLENCODED:
@@ -106,14 +111,19 @@ async def read_body(
             f"The content type {kind or '(none)'!r} is not supported: send "
             f"{JSON}, {MULTIPART} or {URLENCODED}"
         )
-    yield Body(validate(model, shape(data, model, [], max_file_bytes=max_file_bytes)))
+    yield Body(validate(model, shape(data, model, [], max_file_bytes=max_file_bytes), context))
 
 
-def _validate_json(data: dict[str, Any], model: type[ModelT], max_file_bytes: int) -> ModelT:
+def _validate_json(
+    data: dict[str, Any],
+    model: type[ModelT],
+    max_file_bytes: int,
+    context: Mapping[str, Any] | None,
+) -> ModelT:
     try:
-        return validate(model, data)
+        return validate(model, data, context)
     except BadRequest:
-        return validate(model, shape(data, model, [], max_file_bytes=max_file_bytes))
+        return validate(model, shape(data, model, [], max_file_bytes=max_file_bytes), context)
 
 
 async def _read_inline(request: Request) -> bytes:

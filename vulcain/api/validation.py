@@ -108,9 +108,10 @@ def validation_failure(error: ValidationError, prefix: Sequence[str | int] = ())
     return BadRequest(sentence, fields=fields)
 
 
-def validate(model: type[ModelT], data: Any) -> ModelT:
-    """``model.model_validate(data)``, raising :class:`BadRequest` with a sentence per field."""
+def validate(model: type[ModelT], data: Any, context: Mapping[str, Any] | None = None) -> ModelT:
+    """``model.model_validate(data, context=context)``, raising :class:`BadRequest` with a
+    sentence per field."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as error:
         raise validation_failure(error) from None

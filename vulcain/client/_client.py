@@ -59,7 +59,8 @@ class Client:
 
     def account(self) -> dict[str, object]:
         """The account this key belongs to (``GET /v0.7/accounts/me``)."""
-        return self._session.get("/accounts/me")
+        account: dict[str, object] = self._session.get("/accounts/me")
+        return account
 
     def close(self) -> None:
         self._session.close()

@@ -40,12 +40,12 @@ class ImageInput:
     ) -> None:
         self.upload: bytes | IO[bytes] | None = None
         self.source: str | None = None
-        if hasattr(source, "read"):
-            self.upload = source  # type: ignore[assignment]
-        elif isinstance(source, str) and source.startswith((*URL_PREFIXES, DATA_URI_PREFIX)):
+        if isinstance(source, str) and source.startswith((*URL_PREFIXES, DATA_URI_PREFIX)):
             self.source = source
         elif isinstance(source, bytes | bytearray | memoryview | str):
             self._set_raw(source, encoding)
+        elif hasattr(source, "read"):
+            self.upload = source
         else:
             raise TypeError(
                 f"ImageInput source must be a URL, a binary file object or bytes, "
@@ -113,7 +113,7 @@ def inference_body(
     options: Mapping[str, bool | int] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of the request: ``json=`` when every source is a string, else a
-    multipart body with flattened keys (DESIGN section 1) and one file part per upload.
+    multipart body with flattened keys (docs/api.md) and one file part per upload.
     ``output_tensors`` is left out when ``None`` (a recognition names none); ``options``
     are top-level fields (``show_discarded``, ``max_predictions``)."""
     if isinstance(output_tensors, str):

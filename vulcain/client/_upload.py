@@ -70,13 +70,18 @@ def open_network_files(
     with contextlib.ExitStack() as stack:
         opened: list[tuple[str, IO[bytes]]] = []
         for name, source in files.items():
-            if hasattr(source, "read"):
-                opened.append((name, source))  # type: ignore[arg-type]
-            else:
-                path = Path(source)  # type: ignore[arg-type]
+            if isinstance(source, str | os.PathLike):
+                path = Path(source)
                 if not path.is_file():
                     raise FileNotFoundError(f"network file {name!r}: no file at {path}")
                 opened.append((name, stack.enter_context(path.open("rb"))))
+            elif hasattr(source, "read"):
+                opened.append((name, source))
+            else:
+                raise TypeError(
+                    f"network file {name!r}: expected a path or an open binary file, "
+                    f"not {type(source).__name__}"
+                )
         total = sum(_size(file) for _, file in opened)
         if progress is None:
             progress = total >= AUTO_PROGRESS_BYTES and sys.stderr.isatty()

@@ -29,7 +29,7 @@ def _size(target: tuple[int, int] | int) -> tuple[int, int]:
 def _random_images(target: tuple[int, int] | int, rng: np.random.Generator) -> list[np.ndarray]:
     """Uniform noise, then smooth images: random coarse grids resized up bilinearly."""
     width, height = _size(target)
-    images = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8)]
+    images: list[np.ndarray] = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8)]
     for cells in (4, 16)[: RANDOM_IMAGES - 1]:
         grid = rng.integers(0, 256, (max(2, height // cells), max(2, width // cells), 3))
         smooth = cv2.resize(grid.astype(np.uint8), (width, height), interpolation=cv2.INTER_LINEAR)
@@ -61,7 +61,7 @@ def batched_feeds(model: LoadedModel, sets: Sequence[Sequence[np.ndarray]]) -> l
     if not model.network.preprocessing.batched_output:
         return []
     singles = single_feeds(model, sets[1:])  # the random images and the samples
-    groups: dict[tuple, list[Feeds]] = {}
+    groups: dict[tuple[tuple[str, tuple[int, ...]], ...], list[Feeds]] = {}
     for feeds in singles:
         key = tuple((name, value.shape) for name, value in sorted(feeds.items()))
         groups.setdefault(key, []).append(feeds)

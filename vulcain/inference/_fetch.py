@@ -1,5 +1,8 @@
 """Fetching an image URL safely: a byte cap, a time limit, and the address guard.
 
+The time limit bounds the whole fetch, from resolving the host name to the last byte of
+the last redirect (:mod:`vulcain.inference._deadline`).
+
 Host names are resolved here and the connection goes to the checked address (with the
 name kept for the ``Host`` header and TLS), so a DNS answer that changes between the check
 and the connection cannot reach a private address. Redirects are followed here too, each
@@ -20,6 +23,7 @@ import httpx
 
 from vulcain.errors import FetchError
 from vulcain.inference._address_guard import AllowList, IPAddress, refusal_reason
+from vulcain.inference._deadline import ResolutionTimeout, deadline_client, resolve
 
 if TYPE_CHECKING:
     from vulcain.inference.sources import FetchPolicy
@@ -51,13 +55,10 @@ def fetch_url(url: str, policy: FetchPolicy) -> bytes:
     allow = _allow_list(policy.allow_hosts)
     deadline = time.monotonic() + policy.timeout_s
     current = _parse(url, url)
-    with httpx.Client(
-        verify=_tls_context(), trust_env=False, follow_redirects=False, http2=False
-    ) as client:
+    with deadline_client(deadline, _tls_context()) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            location = _get_any(
-                client, current, _checked_addresses(current, allow, url), policy, deadline, url
-            )
+            addresses = _checked_addresses(current, allow, url, policy, deadline)
+            location = _get_any(client, current, addresses, policy, deadline, url)
             if isinstance(location, bytes):
                 return location
             current = _parse(str(current.join(location)), url)
@@ -103,7 +104,9 @@ class _Unreachable(Exception):
     """No connection could be made to one address."""
 
 
-def _checked_addresses(target: httpx.URL, allow: AllowList, original: str) -> list[IPAddress]:
+def _checked_addresses(
+    target: httpx.URL, allow: AllowList, original: str, policy: FetchPolicy, deadline: float
+) -> list[IPAddress]:
     host = target.host
     name_allowed = allow.admits_name(host)
     try:
@@ -114,9 +117,9 @@ def _checked_addresses(target: httpx.URL, allow: AllowList, original: str) -> li
         candidates = [literal]
     else:
         try:
-            infos = socket.getaddrinfo(
-                target.raw_host.decode("ascii"), target.port, type=socket.SOCK_STREAM
-            )
+            infos = resolve(target.raw_host.decode("ascii"), target.port, deadline)
+        except ResolutionTimeout as exc:
+            raise _timed_out(original, policy) from exc
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchError(
                 f"the host {host} of the image URL {shorten(original)} cannot be resolved."
@@ -180,7 +183,7 @@ def _read(
 ) -> bytes | str:
     status = response.status_code
     if status in _REDIRECT_STATUSES:
-        location = response.headers.get("location")
+        location: str | None = response.headers.get("location")
         if not location:
             raise FetchError(
                 f"the image URL {shorten(original)} answered a redirect ({status}) "

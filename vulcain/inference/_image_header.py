@@ -10,15 +10,24 @@ Pillow's global limit instead of ours.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
-from PIL import BmpImagePlugin, GifImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin
+from PIL import (
+    BmpImagePlugin,
+    GifImagePlugin,
+    ImageFile,
+    PngImagePlugin,
+    TiffImagePlugin,
+    WebPImagePlugin,
+)
 
 from vulcain.errors import ImageError
 
 SUPPORTED_FORMATS = "JPEG, PNG, BMP, WebP, TIFF or GIF"
 
-_PILLOW_PARSERS = {
+_PILLOW_PARSERS: dict[str, Callable[[IO[bytes]], ImageFile.ImageFile]] = {
     "PNG": PngImagePlugin.PngImageFile,
     "GIF": GifImagePlugin.GifImageFile,
     "BMP": BmpImagePlugin.BmpImageFile,

@@ -11,6 +11,13 @@ batch only while other requests for the model are still being decoded and prepro
 
 A batcher may be given several forwards (one per copy of a network that runs one forward
 at a time): each has its own thread taking the next batch from the one queue.
+
+An output is split per item only where its first dimension was seen to be the batch: 1
+for one item, ``n`` for ``n`` items, the rest of its shape alike (:func:`batch_axes`). The
+deployment learns this for the network's own outputs from a batch of one and a batch of
+two (:meth:`Batcher.learn`); any other name is learnt from the first batch asking for it,
+whose first item then runs alone. A request asking for an output that does not scale with
+the batch (a Faster-RCNN's proposals, a product across the batch) always runs alone.
 """
 
 from __future__ import annotations
@@ -75,6 +82,8 @@ class Batcher:
         self._preparing = 0
         self._idle = len(forwards)
         self._closed = False
+        self._batch_axis: dict[str, bool] = {}
+        """Whether each output name seen has the batch as first dimension."""
         self.batch_sizes: Counter[int] = Counter()
         """How many batches of each size ran: what batching achieved, for metrics."""
         self._threads = [
@@ -85,6 +94,27 @@ class Batcher:
         ]
         for thread in self._threads:
             thread.start()
+
+    @property
+    def batches(self) -> bool:
+        """Whether it may run more than one item in a forward pass."""
+        return self._max_batch_size > 1
+
+    def learn(self, axes: Mapping[str, bool]) -> None:
+        """Record whether each output's first dimension is the batch (see :func:`batch_axes`)."""
+        with self._cond:
+            self._batch_axis.update(axes)
+
+    def run_alone(self) -> None:
+        """Run every item alone from now on (the network cannot run a batch)."""
+        with self._cond:
+            self._max_batch_size = 1
+
+    @property
+    def unbatched_outputs(self) -> list[str]:
+        """The outputs seen not to scale with the batch: requests for them run alone."""
+        with self._cond:
+            return sorted(name for name, batched in self._batch_axis.items() if not batched)
 
     @contextmanager
     def preparing(self) -> Iterator[None]:
@@ -168,15 +198,21 @@ class Batcher:
             return batch
 
     def _take_compatible(self) -> list[BatchItem]:
-        """Up to ``max_batch_size`` items shaped like the oldest, keeping the others' order."""
+        """Up to ``max_batch_size`` items shaped like the oldest, keeping the others' order;
+        the oldest alone when it asks for an output that does not scale with the batch."""
+        if self._alone(self._queue[0]):
+            return [self._queue.popleft()]
         key = self._queue[0].shape_key
         batch: list[BatchItem] = []
         kept: deque[BatchItem] = deque()
         while self._queue and len(batch) < self._max_batch_size:
             item = self._queue.popleft()
-            (batch if item.shape_key == key else kept).append(item)
+            (batch if item.shape_key == key and not self._alone(item) else kept).append(item)
         self._queue.extendleft(reversed(kept))
         return batch
+
+    def _alone(self, item: BatchItem) -> bool:
+        return any(self._batch_axis.get(name) is False for name in item.outputs)
 
     def _record_start(self, batch: list[BatchItem], started: float) -> None:
         metrics = self._metrics
@@ -187,10 +223,20 @@ class Batcher:
         for item in batch:
             queue.observe(started - item.enqueued)
 
-    def _run(self, forward: Forward, batch: list[BatchItem]) -> None:
+    def _run(
+        self,
+        forward: Forward,
+        batch: list[BatchItem],
+        one_shapes: Mapping[str, tuple[int, ...]] | None = None,
+    ) -> None:
+        """Run ``batch`` and complete its futures. ``one_shapes`` are the shapes of every
+        output it asks for, just measured on one item to learn their batch axes."""
+        if len(batch) > 1 and one_shapes is None and self._unknown_outputs(batch):
+            self._learn_and_run(forward, batch)
+            return
         started = time.monotonic()
         try:
-            results = _forward_batch(forward, batch)
+            results = self._forward_batch(forward, batch, one_shapes or {})
         except Exception as error:
             if len(batch) == 1:
                 self._record_forward(batch, started)
@@ -204,6 +250,56 @@ class Batcher:
         for item, result in zip(batch, results, strict=True):
             item.future.set_result(result)
 
+    def _unknown_outputs(self, batch: list[BatchItem]) -> list[str]:
+        with self._cond:
+            return [name for name in _names(batch) if name not in self._batch_axis]
+
+    def _learn_and_run(self, forward: Forward, batch: list[BatchItem]) -> None:
+        """Run the first item alone, fetching every name the batch asks for, then the others
+        together: the two sets of shapes tell which outputs scale with the batch."""
+        first, others = batch[0], batch[1:]
+        names = _names(batch)
+        started = time.monotonic()
+        try:
+            alone = forward(first.feeds, names)
+        except Exception as error:
+            self._record_forward([first], started)
+            first.future.set_exception(error)
+            self._run(forward, others)  # still unknown: the next item runs alone first
+            return
+        self._record_forward([first], started)
+        first.future.set_result({name: alone[name] for name in first.outputs})
+        self._run(forward, others, {name: alone[name].shape for name in names})
+
+    def _forward_batch(
+        self,
+        forward: Forward,
+        batch: list[BatchItem],
+        one_shapes: Mapping[str, tuple[int, ...]],
+    ) -> list[dict[str, np.ndarray]]:
+        if len(batch) == 1:
+            item = batch[0]
+            return [forward(item.feeds, list(item.outputs))]
+        names = _names(batch)
+        feeds = {
+            name: np.concatenate([item.feeds[name] for item in batch]) for name in batch[0].feeds
+        }
+        results = forward(feeds, names)
+        with self._cond:
+            axes = {
+                name: results[name].shape[:1] == (len(batch),)
+                and self._batch_axis.get(name, _scales(one_shapes.get(name), results[name]))
+                for name in names
+            }
+            self._batch_axis.update(axes)
+        unbatched = [name for name, batched in axes.items() if not batched]
+        if unbatched:
+            raise ValueError(f"outputs {unbatched} do not scale with the batch")
+        return [
+            {name: results[name][index : index + 1] for name in item.outputs}
+            for index, item in enumerate(batch)
+        ]
+
     def _record_forward(self, batch: list[BatchItem], started: float) -> None:
         if self._metrics is not None:
             seconds = time.monotonic() - started
@@ -212,19 +308,24 @@ class Batcher:
                 forward.observe(seconds)
 
 
-def _forward_batch(forward: Forward, batch: list[BatchItem]) -> list[dict[str, np.ndarray]]:
-    if len(batch) == 1:
-        item = batch[0]
-        return [forward(item.feeds, list(item.outputs))]
-    names = list(dict.fromkeys(name for item in batch for name in item.outputs))
-    feeds = {name: np.concatenate([item.feeds[name] for item in batch]) for name in batch[0].feeds}
-    results = forward(feeds, names)
-    for name in names:
-        if results[name].shape[:1] != (len(batch),):
-            raise ValueError(
-                f"output {name!r} of shape {results[name].shape} has no batch dimension"
-            )
-    return [
-        {name: results[name][index : index + 1] for name in item.outputs}
-        for index, item in enumerate(batch)
-    ]
+def batch_axes(
+    one: Mapping[str, np.ndarray], batch: Mapping[str, np.ndarray], size: int
+) -> dict[str, bool]:
+    """Whether each output's first dimension is the batch, from the outputs of one item
+    (``one``) and of ``size`` items (``batch``): 1 and ``size``, the rest of the shape alike."""
+    return {
+        name: _scales(tensor.shape, batch[name]) and batch[name].shape[:1] == (size,)
+        for name, tensor in one.items()
+    }
+
+
+def _scales(one_shape: tuple[int, ...] | None, batched: np.ndarray) -> bool:
+    """Whether ``batched`` (the output of several items) grew from ``one_shape`` (of one
+    item, None when unknown) along its first dimension only."""
+    if one_shape is None:
+        return False
+    return one_shape[:1] == (1,) and batched.shape[1:] == one_shape[1:]
+
+
+def _names(batch: list[BatchItem]) -> list[str]:
+    return list(dict.fromkeys(name for item in batch for name in item.outputs))

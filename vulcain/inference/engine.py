@@ -15,11 +15,12 @@ name that slips through fails in the runtime, for that request only.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import SimpleQueue
 
@@ -30,12 +31,12 @@ from vulcain.cores import core_count
 from vulcain.errors import UnknownTensorError
 from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
-from vulcain.inference.batching import BatchItem
+from vulcain.inference.batching import BatchItem, batch_axes
+from vulcain.inference.budget import ImageBudget, ShuttingDown
 from vulcain.inference.framing import Framing, framing
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.preparation import (
     decode_located,
-    decode_region,
     model_feeds,
     warmup_image,
 )
@@ -62,6 +63,8 @@ Progress = Callable[[bool], None]
 """Told whether a request is being worked on (``True``: prepared or run forward) or waits
 (``False``: queued for its forward pass)."""
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TensorRequest:
@@ -75,11 +78,6 @@ class TensorRequest:
 _Request = tuple[
     NetworkSpec, InferenceRequest | TensorRequest, Progress | None, Future[Outputs], bool
 ]
-
-
-class ShuttingDown(Exception):
-    """The engine stopped before this request ran: its task stays pending (and runs at
-    the next start)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +96,9 @@ class DeployResult:
     memory_bytes: int = 0
     """What the reference runtime's copies took in resident memory, together."""
     copies: int = 1
+    unbatched_outputs: list[str] = field(default_factory=list)
+    """The network's own outputs that do not scale with the batch: requests asking for one
+    of them run alone."""
 
 
 class Engine:
@@ -117,7 +118,7 @@ class Engine:
         cv2.setNumThreads(core_count())
         self.settings = settings
         self._metrics = metrics
-        self._policy = settings.fetch_policy()
+        self._policy = settings.fetch
         self._models = ModelCache(
             settings.work_dir / "models",
             blob_path,
@@ -135,6 +136,8 @@ class Engine:
         # per request would be pure overhead.
         self._requests: SimpleQueue[_Request | None] = SimpleQueue()
         self._closed = False
+        self._stopping = threading.Event()
+        """Set by :meth:`close`: preparations in progress stop at their next check."""
         self._preparers = [
             threading.Thread(
                 target=self._prepare_loop, name=f"vulcain-prepare-{index}", daemon=True
@@ -171,6 +174,7 @@ class Engine:
                 runtime=runtime.engine,
                 memory_bytes=model.memory_bytes,
                 copies=len(model.runtimes),
+                unbatched_outputs=model.batcher.unbatched_outputs,
             )
         finally:
             if self._metrics is not None:
@@ -195,8 +199,9 @@ class Engine:
                 )
         warmup = [warmup_image(entry.image.target) for entry in model.network.preprocessing.inputs]
         feeds = model_feeds(model, [warmup])
-        for copy in model.runtimes:
-            copy.forward(feeds, runtime.final_outputs())
+        results = [copy.forward(feeds, runtime.final_outputs()) for copy in model.runtimes]
+        if model.batcher.batches:
+            _learn_batch_axes(model, warmup, results[0])
 
     def infer(self, network: NetworkSpec, request: InferenceRequest) -> Outputs:
         """Run one request and wait for its tensors."""
@@ -267,14 +272,18 @@ class Engine:
         started = time.perf_counter()
         sources = [read_source(item.image.source, self._policy) for item in request.inputs]
         read = time.perf_counter()
-        frame = None
-        if framed:
-            images, frame = self._located(model.network, sources, request)
-        else:
-            images = [
-                decode_region(data, item.image, self._policy.max_pixels)
-                for data, item in zip(sources, request.inputs, strict=True)
-            ]
+        images, frame = [], None
+        for index, (data, item) in enumerate(zip(sources, request.inputs, strict=True)):
+            region, size, box = decode_located(
+                data,
+                item.image,
+                self._policy.max_pixels,
+                self.settings.max_polygon_points,
+                ImageBudget(self.settings.image_cpu_seconds, self._stopping, index).check,
+            )
+            if framed and frame is None:  # where the first input lies in its image
+                frame = framing(size, box, model.network.preprocessing.inputs[0].image)
+            images.append(region)
         decoded = time.perf_counter()
         feeds = model_feeds(model, [images])
         if observe and model.metrics is not None:
@@ -305,33 +314,48 @@ class Engine:
         model.batcher.submit(BatchItem(model_feeds(model, [grey]), finals, result))
         return result.result()
 
-    def _located(
-        self, network: NetworkSpec, sources: list[bytes], request: InferenceRequest
-    ) -> tuple[list[np.ndarray], Framing]:
-        images = []
-        first: Framing | None = None
-        for data, item in zip(sources, request.inputs, strict=True):
-            region, size, box = decode_located(data, item.image, self._policy.max_pixels)
-            if first is None:
-                first = framing(size, box, network.preprocessing.inputs[0].image)
-            images.append(region)
-        assert first is not None
-        return images, first
-
     def evict(self, network_id: int) -> None:
         """Forget a loaded network (after delete)."""
         self._models.evict(network_id)
 
     def close(self) -> None:
-        """Stop: requests being prepared and batches running forward finish; requests
-        not taken up yet and those queued for a forward pass fail with
-        :class:`ShuttingDown`. Then release every loaded network."""
+        """Stop: batches running forward finish; requests being prepared stop at their
+        next check (between steps, and as a polygon is filled); those and the requests
+        not taken up yet or queued for a forward pass fail with :class:`ShuttingDown`.
+        Then release every loaded network."""
         self._closed = True
+        self._stopping.set()
         for _ in self._preparers:
             self._requests.put(None)
         for thread in self._preparers:
             thread.join()
         self._models.clear(dropping=ShuttingDown("the engine stopped before this request"))
+
+
+def _learn_batch_axes(model: LoadedModel, warmup: list[np.ndarray], alone: Outputs) -> None:
+    """Run the warm-up images in a batch of two (beside other images) and tell the batcher
+    which of the network's outputs scale with the batch (those ``alone`` has for one item)."""
+    other = [
+        warmup_image(entry.image.target, value=200) for entry in model.network.preprocessing.inputs
+    ]
+    try:
+        two = model.runtime.forward(model_feeds(model, [warmup, other]), list(alone))
+    except Exception as error:  # the network cannot run a batch at all
+        logger.info(
+            "network %s runs one image at a time: a batch failed (%s)", model.network.id, error
+        )
+        model.batcher.run_alone()
+        model.batcher.learn(dict.fromkeys(alone, False))
+        return
+    axes = batch_axes(alone, two, 2)
+    model.batcher.learn(axes)
+    unbatched = sorted(name for name, batched in axes.items() if not batched)
+    if unbatched:
+        logger.info(
+            "network %s: outputs %s do not scale with the batch; requests for them run alone",
+            model.network.id,
+            ", ".join(unbatched),
+        )
 
 
 def _framed(outer: Future[Outputs], frame: Framing) -> Future[Outputs]:

@@ -1,4 +1,4 @@
-"""Mean files (step 6 of DESIGN.md section 2): loading, checking, fitting to an input.
+"""Mean files (step 6 of docs/preprocessing.md): loading, checking, fitting to an input.
 
 A mean is kept as float32 in the network's dimension order without N. A ``.npy`` mean is
 already in that order and broadcasts (``(1, 1, 3)`` for NHWC, ``(3, 1, 1)`` for NCHW); a

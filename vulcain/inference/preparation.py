@@ -7,36 +7,35 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vulcain.errors import ImageError
 from vulcain.inference._model_cache import IM_INFO, LoadedModel
 from vulcain.inference.preprocessing import PreparedImage, preprocess
-from vulcain.inference.regions import Box, apply_region, locate_region
+from vulcain.inference.regions import Box, Check, locate_region
 from vulcain.inference.sources import decode_image
 from vulcain.schemas import ImageInput
 
 
-def decode_region(data: bytes, image: ImageInput, max_pixels: int) -> np.ndarray:
-    """Decode one input's image (read by :func:`vulcain.inference.sources.read_source`)
-    and apply its region (bbox, polygon, ...)."""
-    pixels = decode_image(data, max_pixels)
-    return apply_region(
-        pixels,
-        bbox=image.bbox,
-        polygon=image.polygon,
-        crop_uniform_background=image.crop_uniform_background,
-    )
-
-
 def decode_located(
-    data: bytes, image: ImageInput, max_pixels: int
+    data: bytes, image: ImageInput, max_pixels: int, max_polygon_points: int, check: Check
 ) -> tuple[np.ndarray, tuple[int, int], Box]:
-    """:func:`decode_region`, with the image's ``(width, height)`` and where in it the
-    region lies."""
+    """Decode one input's image and apply its region, calling ``check`` between the steps
+    and while a polygon is filled; with the image's ``(width, height)`` and where in it the
+    region lies. The API refuses polygons of more than ``max_polygon_points``; a task
+    stored before that limit is refused here, before the fill, whose cost grows faster
+    than the points."""
+    if image.polygon is not None and len(image.polygon) > max_polygon_points:
+        raise ImageError(
+            f"the polygon has {len(image.polygon)} points, more than the "
+            f"{max_polygon_points} allowed (VULCAIN_MAX_POLYGON_POINTS)."
+        )
     pixels = decode_image(data, max_pixels)
+    check()
     region, box = locate_region(
         pixels,
         bbox=image.bbox,
         polygon=image.polygon,
         crop_uniform_background=image.crop_uniform_background,
+        check=check,
     )
     return region, (pixels.shape[1], pixels.shape[0]), box
 
@@ -61,7 +60,7 @@ def model_feeds(model: LoadedModel, batch: Sequence[Sequence[np.ndarray]]) -> di
     return feeds
 
 
-def warmup_image(target: tuple[int, int] | int) -> np.ndarray:
+def warmup_image(target: tuple[int, int] | int, value: int = 127) -> np.ndarray:
     """A grey image of the target size, for a warm-up pass."""
     width, height = (target, target) if isinstance(target, int) else target
-    return np.full((height, width, 3), 127, dtype=np.uint8)
+    return np.full((height, width, 3), value, dtype=np.uint8)

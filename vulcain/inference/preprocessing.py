@@ -1,4 +1,4 @@
-"""Steps 3-7 of DESIGN.md section 2: from a decoded BGR image to one input tensor.
+"""Steps 3-7 of docs/preprocessing.md: from a decoded BGR image to one input tensor.
 
 Pure functions on numpy arrays, on the hot path of every request. The image stays uint8
 through colour conversion and resizing (as the reference does), and the conversion to

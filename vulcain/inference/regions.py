@@ -1,4 +1,4 @@
-"""Step 2 of DESIGN.md section 2: the part of an image a request asks for.
+"""Step 2 of docs/preprocessing.md: the part of an image a request asks for.
 
 ``crop_uniform_background`` trims borders first, then ``bbox`` crops, then ``polygon``
 crops to its bounding box and paints what lies outside it white. Relative coordinates
@@ -8,7 +8,7 @@ become pixels as ``x0 = floor(xmin * w)``, ``x1 = ceil(xmax * w)`` (exclusive), 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -22,6 +22,17 @@ BACKGROUND_TOLERANCE = 8
 so that JPEG noise in a flat border does not stop the trimming."""
 
 _SUBPIXEL_BITS = 8
+_BAND_CELLS = 1 << 20
+"""Rows times polygon points filled between two looks at the caller's ``check``: the
+fill's cost grows with both (and faster than linearly with the points), so a band this
+size takes milliseconds with the points a request may send."""
+
+Check = Callable[[], None]
+"""Called between steps whose cost a request can inflate; raises to stop the work."""
+
+
+def _no_check() -> None:
+    return None
 
 
 Box = tuple[int, int, int, int]
@@ -34,10 +45,16 @@ def apply_region(
     bbox: BoundingBox | None = None,
     polygon: Sequence[Point] | None = None,
     crop_uniform_background: bool = False,
+    check: Check = _no_check,
 ) -> np.ndarray:
-    """Return the requested region of an H x W x C image (a view when only cropping)."""
+    """Return the requested region of an H x W x C image (a view when only cropping).
+    ``check`` is called as the polygon is filled, band by band."""
     return locate_region(
-        image, bbox=bbox, polygon=polygon, crop_uniform_background=crop_uniform_background
+        image,
+        bbox=bbox,
+        polygon=polygon,
+        crop_uniform_background=crop_uniform_background,
+        check=check,
     )[0]
 
 
@@ -47,6 +64,7 @@ def locate_region(
     bbox: BoundingBox | None = None,
     polygon: Sequence[Point] | None = None,
     crop_uniform_background: bool = False,
+    check: Check = _no_check,
 ) -> tuple[np.ndarray, Box]:
     """:func:`apply_region`, and where the region lies in ``image``: what maps results on
     the region back to the image (:mod:`vulcain.inference.framing`)."""
@@ -64,7 +82,7 @@ def locate_region(
             height, width = image.shape[:2]
             x0, y0, _, _ = pixel_box(height, width, min(xs), min(ys), max(xs), max(ys))
             left, top = left + x0, top + y0
-        image = mask_polygon(image, polygon)
+        image = mask_polygon(image, polygon, check)
     height, width = image.shape[:2]
     return image, (left, top, left + width, top + height)
 
@@ -100,9 +118,12 @@ def _checked_box(
     return x0, y0, x1, y1
 
 
-def mask_polygon(image: np.ndarray, polygon: Sequence[Point]) -> np.ndarray:
+def mask_polygon(
+    image: np.ndarray, polygon: Sequence[Point], check: Check = _no_check
+) -> np.ndarray:
     """Crop to the polygon's bounding box and paint white every pixel whose centre lies
-    outside the polygon."""
+    outside the polygon. The mask is filled in bands of rows, calling ``check`` before
+    each, so that a caller may bound the time a many-sided polygon takes."""
     if len(polygon) < 3:
         raise ImageError(f"a polygon needs at least 3 points, got {len(polygon)}.")
     xs = [point.x for point in polygon]
@@ -120,8 +141,14 @@ def mask_polygon(image: np.ndarray, polygon: Sequence[Point]) -> np.ndarray:
         ],
         dtype=np.int32,
     )
-    mask = np.zeros(cropped.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(mask, [vertices], 255, lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
+    crop_height, crop_width = cropped.shape[:2]
+    mask = np.zeros((crop_height, crop_width), dtype=np.uint8)
+    rows = max(1, _BAND_CELLS // len(vertices))
+    for top in range(0, mask.shape[0], rows):
+        check()
+        band = vertices.copy()
+        band[:, 1] -= top * one
+        cv2.fillPoly(mask[top : top + rows], [band], 255, lineType=cv2.LINE_8, shift=_SUBPIXEL_BITS)
     result = cropped.copy()
     result[mask == 0] = OUTSIDE_POLYGON
     return result
@@ -139,7 +166,8 @@ def uniform_background_box(image: np.ndarray) -> Box:
     """The pixels :func:`trim_uniform_background` keeps."""
     height, width = image.shape[:2]
     corner = tuple(float(value) for value in np.atleast_1d(image[0, 0])) + (0.0,) * 3
-    difference = cv2.absdiff(image, corner[:4])
+    # A 4-tuple is a cv::Scalar to OpenCV (one value per channel), which its stubs omit.
+    difference = cv2.absdiff(image, corner[:4])  # type: ignore[call-overload]  # see above
     foreground = cv2.threshold(difference, BACKGROUND_TOLERANCE, 1, cv2.THRESH_BINARY)[1]
     flat = foreground.reshape(height, -1)
     rows = np.flatnonzero(cv2.reduce(flat, 1, cv2.REDUCE_MAX))

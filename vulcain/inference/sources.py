@@ -1,4 +1,4 @@
-"""Image sources (step 1 of DESIGN.md section 2): from what a request sends to pixels.
+"""Image sources (step 1 of docs/preprocessing.md): from what a request sends to pixels.
 
 A source is the bytes of a file part, a ``data:image/*;base64,`` or
 ``data:image/*;binary,`` string, or an ``http(s)://`` URL fetched under a
@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pybase64
 
+from vulcain.config import Settings
 from vulcain.errors import ImageError
 from vulcain.inference._fetch import fetch_url, shorten
 from vulcain.inference._image_header import read_header
@@ -36,10 +37,20 @@ class FetchPolicy:
     """Limits on image sources. ``allow_hosts`` holds host names or CIDRs (from
     ``VULCAIN_FETCH_ALLOW_HOSTS``) that URLs may reach despite the private-address guard."""
 
-    allow_hosts: tuple[str, ...] = ()
-    max_bytes: int = 64 * 1024 * 1024
-    timeout_s: float = 15.0
-    max_pixels: int = 100_000_000
+    allow_hosts: tuple[str, ...]
+    max_bytes: int
+    timeout_s: float
+    max_pixels: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        """The limits ``settings`` sets (where their defaults are written)."""
+        return cls(
+            allow_hosts=settings.allowed_fetch_hosts,
+            max_bytes=settings.fetch_max_bytes,
+            timeout_s=settings.fetch_timeout_seconds,
+            max_pixels=settings.max_image_pixels,
+        )
 
 
 def read_source(source: str | bytes, policy: FetchPolicy) -> bytes:

@@ -31,7 +31,8 @@ def runtime_class(framework: str) -> type[Runtime]:
     except KeyError:
         known = ", ".join(sorted(_IMPLEMENTATIONS))
         raise ModelError(f"Unknown framework {framework!r}: use one of {known}.") from None
-    return getattr(importlib.import_module(module_name), class_name)
+    runtime: type[Runtime] = getattr(importlib.import_module(module_name), class_name)
+    return runtime
 
 
 def load_runtime(framework: str, folder: Path) -> Runtime:

@@ -36,7 +36,7 @@ import onnxruntime as ort
 from vulcain.cores import core_count
 from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import ONNX
-from vulcain.runtimes._common import require_file
+from vulcain.runtimes._common import as_input_type, require_file
 from vulcain.runtimes.base import ONNXRUNTIME, Runtime, TensorSpec
 
 MAX_EXTRA_SESSIONS = 4
@@ -196,7 +196,7 @@ class OnnxRuntime(Runtime):
         tensors = list(dict.fromkeys(self._names[name] for name in outputs))
         session = self._session_for(frozenset(tensors) - self._graph_outputs)
         inputs = {
-            self._feeds[name]: np.ascontiguousarray(value, dtype=self._input_types[name] or None)
+            self._feeds[name]: as_input_type(value, self._input_types[name])
             for name, value in feeds.items()
         }
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf import text_format
 
@@ -110,7 +111,7 @@ def _param_str_values(layer: LayerParameter) -> dict[str, object]:
 
 
 def _numbers(value: object, key: str, layer: LayerParameter) -> list[float]:
-    items = value if isinstance(value, list | tuple) else [value]
+    items: list[Any] = list(value) if isinstance(value, list | tuple) else [value]
     try:
         return [float(item) for item in items]
     except (TypeError, ValueError):

@@ -82,7 +82,9 @@ def variables_files(folder: Path, meta_graph: meta_graph_pb2.MetaGraphDef) -> li
             "The variables data file is missing: upload variables.data-00000-of-00001 (all "
             "variables.data-* files) from the SavedModel's variables folder."
         )
-    total = int(_DATA_FILE.fullmatch(shards[0].name).group(2))
+    first = _DATA_FILE.fullmatch(shards[0].name)
+    assert first is not None  # the shards were chosen by this pattern
+    total = int(first.group(2))
     expected = {f"variables.data-{i:05d}-of-{total:05d}" for i in range(total)}
     missing = sorted(expected - {path.name for path in shards})
     if missing:

@@ -20,6 +20,7 @@ import tensorflow as tf
 from vulcain.cores import core_count
 from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import TENSORFLOW
+from vulcain.runtimes._common import as_input_type
 from vulcain.runtimes.base import TENSORFLOW_ENGINE, Runtime, TensorSpec
 from vulcain.runtimes.saved_model import (
     model_file,
@@ -152,19 +153,21 @@ class TensorFlowRuntime(Runtime):
     def forward(
         self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str]
     ) -> dict[str, np.ndarray]:
-        feed_tensors = {name: self._tensor(name) for name in feeds}
-        unknown_inputs = [name for name, tensor in feed_tensors.items() if tensor is None]
+        found_feeds = {name: self._tensor(name) for name in feeds}
+        unknown_inputs = [name for name, tensor in found_feeds.items() if tensor is None]
         if unknown_inputs:
             raise UnknownTensorError.for_names(unknown_inputs, self._known(), kind="input")
-        fetches = {name: self._tensor(name) for name in outputs}
-        unknown = [name for name, tensor in fetches.items() if tensor is None]
+        found_fetches = {name: self._tensor(name) for name in outputs}
+        unknown = [name for name, tensor in found_fetches.items() if tensor is None]
         if unknown:
             raise UnknownTensorError.for_names(unknown, self._known())
+        feed_tensors = {name: t for name, t in found_feeds.items() if t is not None}
+        fetches = {name: t for name, t in found_fetches.items() if t is not None}
         not_feedable = [n for n, t in feed_tensors.items() if not self._graph.is_feedable(t)]
         if not_feedable:
             raise ModelError(f"TensorFlow does not allow feeding {not_feedable}.")
         feed_dict = {
-            tensor.name: np.asarray(feeds[name], dtype=tensor.dtype.as_numpy_dtype)
+            tensor.name: as_input_type(np.asarray(feeds[name]), tensor.dtype.as_numpy_dtype)
             for name, tensor in feed_tensors.items()
         }
         tensor_names = list(dict.fromkeys(tensor.name for tensor in fetches.values()))

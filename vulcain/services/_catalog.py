@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -131,12 +132,12 @@ class NetworkCatalog:
                 self._slugs.pop(target.public_id, None)
 
 
-def _tensor_spec(stored: dict[str, object]) -> TensorSpec:
+def _tensor_spec(stored: dict[str, Any]) -> TensorSpec:
     """A network input as its deployment stored it (``dataclasses.asdict`` of a
-    :class:`TensorSpec`)."""
+    :class:`TensorSpec`, read back as JSON)."""
     shape = stored.get("shape")
     return TensorSpec(
         name=str(stored["name"]),
-        shape=None if shape is None else tuple(shape),  # type: ignore[arg-type]
+        shape=None if shape is None else tuple(shape),
         dtype=str(stored.get("dtype", "float32")),
     )

@@ -30,23 +30,6 @@ from vulcain.tasks.store import TaskStore
 log = logging.getLogger(__name__)
 
 
-def engine_settings(settings: Settings) -> EngineSettings:
-    """The settings of the inference engine derived from ``settings``."""
-    return EngineSettings(
-        work_dir=settings.data_dir.expanduser().absolute() / "engine",
-        max_models=settings.max_models,
-        models_memory_mb=settings.models_memory_mb,
-        fetch_allow_hosts=settings.allowed_fetch_hosts,
-        fetch_max_bytes=settings.fetch_max_bytes,
-        fetch_timeout_s=settings.fetch_timeout_seconds,
-        max_batch_size=settings.max_batch_size,
-        max_queue_delay_ms=settings.max_queue_delay_ms,
-        model_copies=settings.model_copies,
-        accelerate=settings.accelerate,
-        preprocess_threads=settings.workers,
-    )
-
-
 def open_events(settings: Settings, db: Database) -> TaskEvents:
     """How a process learns that a task finished: PostgreSQL LISTEN/NOTIFY on PostgreSQL
     (replicas share it), else Redis pub/sub with a Redis broker, else with any other broker
@@ -78,7 +61,12 @@ def open_queue(settings: Settings, runner: TaskRunner) -> TaskQueue:
         from vulcain.tasks.celery_queue import CeleryQueue
 
         return CeleryQueue(settings)
-    return InProcessQueue(settings.workers, runner.start, runner.begin_inference)
+    return InProcessQueue(
+        settings.workers,
+        runner.start,
+        runner.begin_inference,
+        retry_seconds=settings.task_resubmit_seconds,
+    )
 
 
 class Services:
@@ -107,7 +95,9 @@ class Services:
         self._stop_metrics: Callable[[], None] | None = None
         self.db = Database(settings.database_url)
         self.storage = storage or open_blob_store(settings)
-        self.engine = engine or Engine(engine_settings(settings), self.storage.path, self.metrics)
+        self.engine = engine or Engine(
+            EngineSettings.from_settings(settings), self.storage.path, self.metrics
+        )
         self.events = events or open_events(settings, self.db)
         self.store = TaskStore(self.db)
         # Tasks are kept in memory where they run: not in a process that hands them to a

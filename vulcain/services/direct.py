@@ -44,7 +44,7 @@ class TensorInfo:
 
 
 @dataclass(frozen=True)
-class ModelDescription:
+class NetworkDescription:
     """What a network takes and gives, once deployed."""
 
     target: InferenceTarget
@@ -62,8 +62,9 @@ class DirectInference:
         self._catalog = catalog
         self._engine = engine
         self._max_image_bytes = max_image_bytes
-        self._outputs: dict[int, list[TensorInfo]] = {}
-        """The own outputs of networks described once (a network never changes)."""
+        self._outputs: dict[tuple[int, tuple[tuple[str, str], ...]], list[TensorInfo]] = {}
+        """The own outputs of networks described once, by id and files (a network never
+        changes; an id SQLite gives again after a delete comes with other files)."""
 
     async def target(self, account: Account, ref: int | str) -> InferenceTarget:
         """The network ``ref`` names for ``account`` (:class:`vulcain.errors.NotFound`
@@ -88,13 +89,14 @@ class DirectInference:
         }
         return [FedTensor(name, tensor, orders.get(name)) for name, tensor in feeds.items()]
 
-    async def describe(self, account: Account, ref: int | str) -> ModelDescription:
+    async def describe(self, account: Account, ref: int | str) -> NetworkDescription:
         """The network's inputs and own outputs; the outputs' shapes are learnt from one
         forward pass of a grey image the first time (loading the network when it is not
         loaded). :class:`vulcain.errors.BadRequest` while it is not deployed."""
         target = self.deployed(await self.target(account, ref))
         network = target.network
-        outputs = self._outputs.get(network.id)
+        key = (network.id, tuple(sorted(network.files.items())))
+        outputs = self._outputs.get(key)
         if outputs is None:
             examples = await anyio.to_thread.run_sync(self._engine.output_examples, network)
             varies = any(
@@ -104,8 +106,8 @@ class DirectInference:
                 TensorInfo(name, _shape(array.shape, all_vary=varies), str(array.dtype))
                 for name, array in examples.items()
             ]
-            self._outputs[network.id] = outputs
-        return ModelDescription(target, _inputs(target), outputs)
+            self._outputs[key] = outputs
+        return NetworkDescription(target, _inputs(target), outputs)
 
     async def infer_images(
         self,

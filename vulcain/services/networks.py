@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import anyio.to_thread
 from sqlalchemy import func, select
@@ -76,7 +76,7 @@ class NetworkService:
         metadata: dict[str, Any],
         framework: str,
         preprocessing: Preprocessing,
-        files: Mapping[str, BinaryIO],
+        files: Mapping[str, IO[bytes]],
     ) -> Network:
         """Store the files (streamed, deduplicated by content; uploaded before the
         transaction, so a long upload holds no database lock), create the network and its
@@ -305,7 +305,8 @@ class NetworkService:
 
     def _submit(self, task_id: int, work: InferenceWork | None = None) -> None:
         """Hand the committed task to the queue. If that fails the task stays pending in
-        the database and is recovered at the next start, so the caller still succeeds."""
+        the database, so the caller still succeeds: the queue submits it again later (the
+        broker's resubmit, the in-process queue's retry), or the next start recovers it."""
         try:
             self._queue.submit(task_id, work)
         except Exception:

@@ -1,4 +1,4 @@
-"""Pagination bounds shared by every listing (DESIGN.md section 1)."""
+"""Pagination bounds shared by every listing (docs/api.md, "Pagination")."""
 
 from __future__ import annotations
 

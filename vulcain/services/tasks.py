@@ -6,7 +6,11 @@ any other is read from the database, and waited for through the task events.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import anyio.to_thread
 from sqlalchemy import func, select
@@ -14,7 +18,7 @@ from sqlalchemy import func, select
 from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.db.models import TaskRow
-from vulcain.errors import NotFound
+from vulcain.errors import NotFound, TooManyRequests
 from vulcain.schemas import Account
 from vulcain.services.pages import check_page
 from vulcain.tasks.events import TaskEvents
@@ -37,6 +41,9 @@ class TaskService:
         self._events = events
         self._live = live
         self._stopping = False
+        self._waits: Counter[int] = Counter()
+        """Requests of each account held by :meth:`waiting`."""
+        self._waits_lock = threading.Lock()
 
     def stop_waiting(self) -> None:
         """The process is stopping: every wait ends now, answering the task as it is, and
@@ -45,6 +52,29 @@ class TaskService:
         if self._live is not None:
             self._live.wake_all()
         self._events.wake_all()
+
+    @contextmanager
+    def waiting(self, account: Account) -> Iterator[None]:
+        """Count one request of ``account`` held until a task finishes (``?wait=``) while
+        the block runs. A held request costs no thread, only its connection and a little
+        memory; past ``settings.task_waits_per_account`` at once in this process, raise
+        :class:`vulcain.errors.TooManyRequests` before anything is done."""
+        limit = self._settings.task_waits_per_account
+        with self._waits_lock:
+            if self._waits[account.id] >= limit:
+                raise TooManyRequests(
+                    f"This account already has {limit} requests waiting for tasks to finish "
+                    "(?wait=), the most it may have at once (VULCAIN_TASK_WAITS_PER_ACCOUNT): "
+                    "let one of them answer first, or ask without wait and poll."
+                )
+            self._waits[account.id] += 1
+        try:
+            yield
+        finally:
+            with self._waits_lock:
+                self._waits[account.id] -= 1
+                if not self._waits[account.id]:
+                    del self._waits[account.id]
 
     async def get(self, account: Account, task_id: int) -> TaskView:
         """The caller's task ``task_id``. An inference this process is running (not merely

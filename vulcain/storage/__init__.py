@@ -15,7 +15,7 @@ def open_storage(
     url: str,
     *,
     cache_dir: Path | None = None,
-    cache_bytes: int = 20 * 1024**3,
+    cache_bytes: int | None = None,
     s3_endpoint_url: str | None = None,
 ) -> BlobStore:
     """The blob store a ``VULCAIN_STORAGE_URL`` names: ``file:///path`` (a local folder) or
@@ -25,8 +25,8 @@ def open_storage(
     if parsed.scheme == "s3":
         from vulcain.storage.s3 import S3BlobStore
 
-        if cache_dir is None:
-            raise ValueError("an s3:// storage URL needs a local cache folder")
+        if cache_dir is None or cache_bytes is None:
+            raise ValueError("an s3:// storage URL needs a local cache folder and its size")
         return S3BlobStore.from_url(
             url, cache_dir=cache_dir, cache_bytes=cache_bytes, endpoint_url=s3_endpoint_url
         )

@@ -16,7 +16,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from vulcain.errors import PayloadTooLarge
 
@@ -47,7 +47,7 @@ def key_name(key: str) -> str:
 
 
 def stage_to_temp(
-    stream: BinaryIO, tmp_dir: Path, max_bytes: int | None = None
+    stream: IO[bytes], tmp_dir: Path, max_bytes: int | None = None
 ) -> tuple[Path, BlobInfo]:
     """Copy ``stream`` chunk by chunk to a new file in ``tmp_dir``, hashing it on the way,
     and flush it to disk. Past ``max_bytes`` raise :class:`vulcain.errors.PayloadTooLarge`;
@@ -92,7 +92,7 @@ class BlobStore(ABC):
     """Where network files live. Implementations must be safe to use from several threads."""
 
     @abstractmethod
-    def stage(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StagedBlob:
+    def stage(self, stream: IO[bytes], *, max_bytes: int | None = None) -> StagedBlob:
         """Copy ``stream`` chunk by chunk to a temporary place, hashing it on the way.
         Raise :class:`vulcain.errors.PayloadTooLarge` past ``max_bytes``."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from vulcain.errors import NotFound
 from vulcain.storage._scratch import ScratchDir
@@ -51,7 +51,7 @@ class LocalBlobStore(BlobStore):
     def key_path(self, key: str) -> Path:
         return self.root / key_name(key)
 
-    def stage(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StagedBlob:
+    def stage(self, stream: IO[bytes], *, max_bytes: int | None = None) -> StagedBlob:
         temp, info = stage_to_temp(stream, self.tmp, max_bytes)
         return _LocalStagedBlob(self, temp, info)
 

@@ -12,7 +12,7 @@ Credentials and region come from boto3's usual sources (``AWS_ACCESS_KEY_ID``, .
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 from urllib.parse import urlparse
 
 import boto3
@@ -93,7 +93,7 @@ class S3BlobStore(BlobStore):
         name = key_name(key)
         return f"{self.prefix}/{name}" if self.prefix else name
 
-    def stage(self, stream: BinaryIO, *, max_bytes: int | None = None) -> StagedBlob:
+    def stage(self, stream: IO[bytes], *, max_bytes: int | None = None) -> StagedBlob:
         temp, info = stage_to_temp(stream, self.cache.tmp, max_bytes)
         return _S3StagedBlob(self, temp, info)
 

@@ -39,6 +39,8 @@ class Kept:
 
     data: dict[str, object]
     blob: StagedBlob | None = None
+    storage: BlobStore | None = None
+    """The store ``blob`` is staged in."""
 
     def add_file(self, session: Session, network_id: int) -> None:
         """In the transaction that ends the deployment: the converted file joins the
@@ -53,10 +55,10 @@ class Kept:
             )
         )
 
-    def drop(self, db: Database, storage: BlobStore) -> None:
+    def drop(self, db: Database) -> None:
         """The deployment ended otherwise (deleted meanwhile): remove the unused blob."""
-        if self.blob is not None:
-            remove_unused_blobs(db, storage, [self.blob.info])
+        if self.blob is not None and self.storage is not None:
+            remove_unused_blobs(db, self.storage, [self.blob.info])
             self.blob.discard()
 
 
@@ -87,7 +89,7 @@ def keep_conversion(
             reason = f"the converted network could not be kept: {error}"
             acceleration = acceleration.declined(reason)
             if blob is not None:
-                Kept({}, blob).drop(db, storage)
+                Kept({}, blob, storage).drop(db)
                 blob = None
         finally:
             path.unlink(missing_ok=True)
@@ -97,7 +99,7 @@ def keep_conversion(
         "reference_copies": result.copies,
         "acceleration": acceleration.to_json(),
     }
-    return Kept(data, blob)
+    return Kept(data, blob, storage)
 
 
 def _store(storage: BlobStore, path: Path) -> StagedBlob:

@@ -20,6 +20,12 @@ PUBLISH_RETRY_POLICY = {
 """A publish gives up after about two seconds when the broker is down: the request still
 succeeds and the task, pending in the database, is published again later
 (:class:`vulcain.tasks.maintenance.ResubmitLoop`)."""
+PUBLISH_TIMEOUT_S = 5.0
+"""Longest one attempt waits to write a message and for the broker's confirmation of it.
+Without it, a publish the broker never confirms (a connection it stopped answering on while
+it restarts, a broker blocking publishers) waits forever: the request hangs, and a
+re-publish round hangs holding the cluster-wide lock, so no replica publishes stale tasks
+again and they stay pending."""
 
 
 class CeleryQueue(TaskQueue):
@@ -43,6 +49,8 @@ class CeleryQueue(TaskQueue):
             queue=self.name,
             retry=True,
             retry_policy=PUBLISH_RETRY_POLICY,
+            timeout=PUBLISH_TIMEOUT_S,
+            confirm_timeout=PUBLISH_TIMEOUT_S,
         )
 
     def backlog(self) -> int | None:
@@ -51,7 +59,12 @@ class CeleryQueue(TaskQueue):
         try:
             with self.app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1)
-                declared = connection.default_channel.queue_declare(queue=self.name, passive=True)
+                # kombu's stubs type the channel as its abstract base; every transport's
+                # channel (amqp's, kombu's virtual ones for Redis) declares queues.
+                channel = connection.default_channel
+                declared = channel.queue_declare(  # type: ignore[attr-defined]  # see above
+                    queue=self.name, passive=True
+                )
                 return int(declared.message_count)
         except Exception as error:
             log.info("could not read the length of broker queue %s: %s", self.name, error)

@@ -71,19 +71,29 @@ class InProcessQueue(TaskQueue):
     An inference whose work is in memory is handed to the engine at once on the caller's
     thread by ``begin_inference(work)``, even before its task is written: no thread hop,
     no second read of what the caller just wrote, and its images are decoded while the
-    task is committed."""
+    task is committed.
+
+    A task that could not be handed to the pool (no thread could be started, say), or
+    whose run failed outside the task's own error handling (the database unreachable as
+    its end was written), is still pending: it is submitted again ``retry_seconds`` later,
+    as the broker's resubmit does, rather than at the next start."""
 
     def __init__(
         self,
         workers: int,
         run: Callable[[int], object],
         begin_inference: Callable[[InferenceWork], Begun] | None = None,
+        *,
+        retry_seconds: float = 120.0,
     ) -> None:
         self._workers = workers
         self._run = run
         self._begin_inference = begin_inference
+        self._retry_seconds = retry_seconds
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._retry: set[int] = set()
+        self._retry_timer: threading.Timer | None = None
 
     def start(self) -> None:
         with self._lock:
@@ -98,7 +108,11 @@ class InProcessQueue(TaskQueue):
         with self._lock:
             if self._pool is None:
                 raise RuntimeError("the task queue is not started")
-            self._pool.submit(self._run_logged, task_id)
+            try:
+                self._pool.submit(self._run_logged, task_id)
+            except Exception:
+                log.exception("could not queue task %s", task_id)
+                self._retry_later(task_id)
 
     def begin(self, work: InferenceWork) -> Begun | None:
         if self._begin_inference is None:
@@ -109,10 +123,39 @@ class InProcessQueue(TaskQueue):
         try:
             self._run(task_id)
         except Exception:
-            log.exception("task %s could not be run; it stays pending", task_id)
+            log.exception("task %s could not be run", task_id)
+            with self._lock:
+                if self._pool is not None:
+                    self._retry_later(task_id)
+
+    def _retry_later(self, task_id: int) -> None:
+        """Submit ``task_id`` again after ``retry_seconds`` (called holding the lock)."""
+        log.warning(
+            "task %s stays pending; it is submitted again in %g s", task_id, self._retry_seconds
+        )
+        self._retry.add(task_id)
+        if self._retry_timer is None:
+            self._retry_timer = threading.Timer(self._retry_seconds, self._submit_again)
+            self._retry_timer.daemon = True
+            self._retry_timer.start()
+
+    def _submit_again(self) -> None:
+        with self._lock:
+            task_ids, self._retry, self._retry_timer = sorted(self._retry), set(), None
+        for task_id in task_ids:
+            try:
+                self.submit(task_id)
+            except RuntimeError:  # stopped meanwhile: the next start recovers it
+                return
 
     def close(self) -> None:
+        """Stop: running tasks finish; queued ones, and those waiting to be submitted
+        again, stay pending in the database (the next start recovers them)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            timer, self._retry_timer = self._retry_timer, None
+            self._retry.clear()
+        if timer is not None:
+            timer.cancel()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -22,7 +22,8 @@ from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
 from vulcain.db.task_writes import TaskEnd, finish_task
 from vulcain.errors import VulcainError
-from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs, ShuttingDown
+from vulcain.inference.budget import ShuttingDown
+from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.metrics import Metrics
 from vulcain.recognition.results import recognition_data
@@ -219,7 +220,12 @@ class TaskRunner:
         written = False  # which runtime serves: vulcain.tasks._converted
         try:
             with self._db.session() as session:
-                data = {"inputs": inputs, "outputs": result.final_outputs, **kept.data}
+                data = {
+                    "inputs": inputs,
+                    "outputs": result.final_outputs,
+                    "unbatched_outputs": result.unbatched_outputs,
+                    **kept.data,
+                }
                 written = finish_task(session, task_id, data=data)
                 if written:
                     session.execute(
@@ -230,7 +236,7 @@ class TaskRunner:
                     kept.add_file(session, network.id)
         finally:
             if not written:
-                kept.drop(self._db, self._storage)
+                kept.drop(self._db)
         if written and self._metrics is not None:
             self._metrics.tasks.labels(TaskKind.DEPLOY, TaskStatus.SUCCESS).inc()
         self._events.notify(task_id)

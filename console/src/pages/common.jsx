@@ -2,15 +2,14 @@
 
 import { STATUS_WORDS } from '../format.js';
 
-export function Status({ status }) {
-  if (!status)
-    return (
-      <span class="status unknown" title="The task is another account's">
-        —
-      </span>
-    );
+export function Status({ status, reason }) {
+  if (!status) return <span class="status unknown">…</span>;
   return (
-    <span class={`status ${status}`} aria-busy={status === 'pending' ? 'true' : undefined}>
+    <span
+      class={`status ${status}`}
+      title={reason || undefined}
+      aria-busy={status === 'pending' ? 'true' : undefined}
+    >
       {STATUS_WORDS[status] || status}
     </span>
   );

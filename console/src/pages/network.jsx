@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, followTask } from '../api.js';
-import { duration, localTime } from '../format.js';
+import { age, duration, localTime } from '../format.js';
 import { ErrorBox, FieldError, Status } from './common.jsx';
 import { TryImage } from './try-image.jsx';
 
@@ -10,69 +10,88 @@ function pathOf(netRef) {
   return netRef.id ? `/networks/${netRef.id}` : `/networks/public/${encodeURIComponent(netRef.publicId)}`;
 }
 
-/** The deployment task, followed live until it ends. */
-function Deployment({ taskId, onTask }) {
-  const [task, setTask] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    let stopped = false;
-    followTask(
-      taskId,
-      (update) => {
-        setTask(update);
-        onTask(update);
-      },
-      { stopped: () => stopped },
-    ).catch((failure) => {
-      if (stopped) return;
-      setError(failure);
-      onTask(null);
-    });
-    return () => {
-      stopped = true;
-    };
-  }, [taskId]);
-
-  if (error) {
-    const hidden = error.status === 404;
-    return (
-      <section aria-labelledby="deployment" class="deployment">
-        <h2 id="deployment">Deployment</h2>
-        <p>
-          {hidden
-            ? 'The deployment task belongs to the network’s owner; only they can see it.'
-            : error.message}
-        </p>
-      </section>
+/** What the page knows of the deployment: ``{status, error, outputs, task}``. Your own
+ *  deployment task is followed live until it ends; another account's network (a public
+ *  one) is described by the Open Inference Protocol's model metadata instead, which any
+ *  account that sees the network may read. */
+async function followDeployment(network, v2Name, onState, stopped) {
+  try {
+    await followTask(
+      network.task_id,
+      (task) =>
+        onState({
+          status: task.status,
+          error: task.error,
+          outputs: (task.data && task.data.outputs) || [],
+          task,
+        }),
+      { stopped },
     );
+  } catch (failure) {
+    if (failure.status !== 404) throw failure;
+    try {
+      const metadata = await api('GET', `/models/${encodeURIComponent(v2Name)}`, { base: 'v2' });
+      onState({ status: 'success', error: null, outputs: metadata.outputs.map((output) => output.name) });
+    } catch (notReady) {
+      if (notReady.status !== 400) throw notReady;
+      onState({ status: 'unavailable', error: notReady.message, outputs: [] });
+    }
   }
+}
+
+/** "12 s ago", kept current. */
+function Since({ iso }) {
+  const [, setNow] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return <>{age(iso)}</>;
+}
+
+function Deployment({ state, error }) {
+  const task = state && state.task;
   return (
-    <section aria-labelledby="deployment" class="deployment" aria-live="polite" data-testid="deployment">
+    <section aria-labelledby="deployment" class="deployment" data-testid="deployment">
       <h2 id="deployment">Deployment</h2>
-      {!task && <p aria-busy="true">Reading task {taskId}…</p>}
-      {task && task.status === 'pending' && (
+      <ErrorBox error={error} />
+      {!state && !error && <p aria-busy="true">Reading the deployment…</p>}
+      {state && state.status === 'pending' && (
         <p aria-busy="true">
-          Deploying (task {task.id}): loading the network, checking its inputs and running a first pass…
+          Deploying (task {task.id}, started <Since iso={task.create_date} />
+          ): loading the network, checking its inputs and running a first pass…
         </p>
       )}
-      {task && task.status === 'success' && (
-        <p>
-          <Status status="success" /> Deployed in {duration(task.create_date, task.update_date)}
-          {task.data && task.data.runtime && (
+      {state && state.status === 'success' && (
+        <p role="status">
+          <Status status="success" />{' '}
+          {task ? (
             <>
-              , served by <code>{task.data.runtime}</code>
+              Deployed in {duration(task.create_date, task.update_date)}
+              {task.data && task.data.runtime && (
+                <>
+                  , served by <code>{task.data.runtime}</code>
+                </>
+              )}
+              {task.data && task.data.acceleration && task.data.acceleration.reason && (
+                <> ({task.data.acceleration.reason})</>
+              )}
+              .
             </>
+          ) : (
+            'Deployed (the deployment task is its owner’s).'
           )}
-          {task.data && task.data.acceleration && task.data.acceleration.reason && (
-            <> ({task.data.acceleration.reason})</>
-          )}
-          .
         </p>
       )}
-      {task && task.status === 'error' && (
+      {state && state.status === 'error' && (
         <div class="error" role="alert" data-testid="deployment-error">
-          <strong>Deployment failed:</strong> {task.error}
+          <strong>Deployment failed:</strong> {state.error}
         </div>
+      )}
+      {state && state.status === 'unavailable' && (
+        <p class="error" role="alert">
+          <strong>Not ready:</strong> {state.error}
+        </p>
       )}
     </section>
   );
@@ -209,11 +228,32 @@ export function NetworkPage({ netRef }) {
   const path = pathOf(netRef);
   const [network, setNetwork] = useState(null);
   const [error, setError] = useState(null);
-  const [deployment, setDeployment] = useState(undefined);
+  const [deployment, setDeployment] = useState(null);
+  const [deploymentError, setDeploymentError] = useState(null);
 
   useEffect(() => {
-    api('GET', path).then(setNetwork).catch(setError);
+    let stopped = false;
+    api('GET', path).then(
+      (found) => {
+        if (stopped) return;
+        setNetwork(found);
+        const v2Name = netRef.id || netRef.publicId;
+        followDeployment(found, v2Name, setDeployment, () => stopped).catch(
+          (failure) => !stopped && setDeploymentError(failure),
+        );
+      },
+      (failure) => !stopped && setError(failure),
+    );
+    return () => {
+      stopped = true;
+    };
   }, [path]);
+
+  useEffect(() => {
+    // The heading appears once the network is read: keyboard users land on it then.
+    const heading = document.querySelector('main h1');
+    if (heading) heading.focus();
+  }, [network === null, error === null]);
 
   if (error) {
     return (
@@ -224,8 +264,6 @@ export function NetworkPage({ netRef }) {
     );
   }
   if (!network) return <p aria-busy="true">Loading the network…</p>;
-  // Inference is offered once deployed, or when the deployment is another account's to see.
-  const canTry = deployment === null || (deployment && deployment.status === 'success');
   return (
     <>
       <hgroup>
@@ -241,13 +279,9 @@ export function NetworkPage({ netRef }) {
         </p>
       </hgroup>
       {network.description && <p>{network.description}</p>}
-      <Deployment taskId={network.task_id} onTask={setDeployment} />
-      {canTry && (
-        <TryImage
-          network={network}
-          path={path}
-          outputs={(deployment && deployment.data && deployment.data.outputs) || []}
-        />
+      <Deployment state={deployment} error={deploymentError} />
+      {deployment && deployment.status === 'success' && (
+        <TryImage network={network} path={path} outputs={deployment.outputs} />
       )}
       <details>
         <summary>Details</summary>

@@ -6,12 +6,31 @@ import { ErrorBox, Pager, Status } from './common.jsx';
 
 const PAGE = 10;
 
-/** The deployment status of each network whose task the account can read. */
-async function statuses(networks) {
+/** The deployment of each network, by network id: ``{status, reason}``. Your deployment
+ *  tasks say it; another account's (public) network says whether it is ready through the
+ *  Open Inference Protocol's model readiness. */
+async function deployments(networks) {
+  if (!networks.length) return {};
   const ids = networks.map((network) => network.task_id);
-  if (!ids.length) return {};
   const page = await api('GET', '/tasks', { query: { task_ids: ids.join(','), limit: ids.length } });
-  return Object.fromEntries(page.results.map((task) => [task.id, task.status]));
+  const tasks = Object.fromEntries(page.results.map((task) => [task.id, task]));
+  const found = {};
+  await Promise.all(
+    networks.map(async (network) => {
+      const task = tasks[network.task_id];
+      if (task) {
+        found[network.id] = { status: task.status, reason: task.error };
+        return;
+      }
+      try {
+        await api('GET', `/models/${encodeURIComponent(network.id)}/ready`, { base: 'v2' });
+        found[network.id] = { status: 'success' };
+      } catch (failure) {
+        found[network.id] = { status: 'unavailable', reason: failure.message };
+      }
+    }),
+  );
+  return found;
 }
 
 function NetworkTable({ title, path, linkOf, id }) {
@@ -27,7 +46,7 @@ function NetworkTable({ title, path, linkOf, id }) {
       .then(async (answer) => {
         if (!live) return;
         setPage(answer);
-        const known = await statuses(answer.results);
+        const known = await deployments(answer.results);
         if (live) setStatus(known);
       })
       .catch((failure) => live && setError(failure));
@@ -35,6 +54,25 @@ function NetworkTable({ title, path, linkOf, id }) {
       live = false;
     };
   }, [path, offset]);
+
+  // While a deployment shown is pending, ask again every two seconds.
+  const pending = Object.values(status).some((known) => known.status === 'pending');
+  useEffect(() => {
+    if (!pending || !page) return;
+    let live = true;
+    const timer = setTimeout(
+      () =>
+        deployments(page.results).then(
+          (known) => live && setStatus(known),
+          () => {},
+        ),
+      2000,
+    );
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [pending, status]);
 
   return (
     <section aria-labelledby={id}>
@@ -62,7 +100,7 @@ function NetworkTable({ title, path, linkOf, id }) {
                   </td>
                   <td data-label="Framework">{network.framework}</td>
                   <td data-label="Deployment">
-                    <Status status={status[network.task_id]} />
+                    <Status {...(status[network.id] || {})} />
                   </td>
                   <td data-label="Created" title={localTime(network.create_date)}>
                     {age(network.create_date)}

@@ -45,8 +45,8 @@ function preprocessingOf(form) {
 
 function Select({ id, label, value, choices, onChange, error }) {
   return (
-    <label for={id}>
-      {label}
+    <div>
+      <label for={id}>{label}</label>
       <select
         id={id}
         value={value}
@@ -56,12 +56,12 @@ function Select({ id, label, value, choices, onChange, error }) {
       >
         {choices.map((choice) => (
           <option key={choice} value={choice}>
-            {choice}
+            {choice === '' ? 'none' : choice}
           </option>
         ))}
       </select>
       <FieldError id={`${id}-error`} message={error} />
-    </label>
+    </div>
   );
 }
 

@@ -33,6 +33,14 @@ export function TasksPage() {
     };
   }, [skip, refreshed]);
 
+  // While a task shown is pending, read the page again every two seconds.
+  const pending = Boolean(tasks && tasks.some((task) => task.status === 'pending'));
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setTimeout(() => setRefreshed((value) => value + 1), 2000);
+    return () => clearTimeout(timer);
+  }, [pending, tasks]);
+
   return (
     <>
       <div class="title-row">

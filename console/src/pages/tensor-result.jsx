@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { download, npyBytes } from '../npy.js';
+import { downloadFromApi, saveBlob } from '../download.js';
 import { VIRIDIS_GRADIENT, mapLayout, paintHeatmap, squeezedShape, topK, viewOf } from '../tensors.js';
 
 function safeName(name) {
@@ -63,8 +63,8 @@ function Heatmap({ tensor, id }) {
     <figure class="heatmap">
       {threeD && (
         <div class="grid">
-          <label for={`${id}-axis`}>
-            Channel axis
+          <div>
+            <label for={`${id}-axis`}>Channel axis</label>
             <select
               id={`${id}-axis`}
               value={channelsLast ? 'last' : 'first'}
@@ -73,9 +73,9 @@ function Heatmap({ tensor, id }) {
               <option value="first">first (C×H×W)</option>
               <option value="last">last (H×W×C)</option>
             </select>
-          </label>
-          <label for={`${id}-channel`}>
-            Channel
+          </div>
+          <div>
+            <label for={`${id}-channel`}>Channel</label>
             <select id={`${id}-channel`} value={channel} onChange={(e) => setChannel(e.currentTarget.value)}>
               <option value="max">largest over the {layout.channels} channels</option>
               {Array.from({ length: layout.channels }, (_, c) => (
@@ -84,7 +84,7 @@ function Heatmap({ tensor, id }) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
       )}
       <canvas
@@ -104,7 +104,7 @@ function Heatmap({ tensor, id }) {
   );
 }
 
-export function TensorResult({ tensor, k, taskId, labels }) {
+export function TensorResult({ tensor, k, taskId, labels, onError }) {
   const view = viewOf(tensor.shape);
   const id = `tensor-${safeName(tensor.name)}`;
   const base = `task-${taskId}-${safeName(tensor.name)}`;
@@ -133,7 +133,11 @@ export function TensorResult({ tensor, k, taskId, labels }) {
           type="button"
           class="secondary outline"
           onClick={() =>
-            download(`${base}.npy`, npyBytes(tensor.shape, tensor.data), 'application/octet-stream')
+            downloadFromApi(
+              `/tasks/${taskId}/tensors/${encodeURIComponent(tensor.name)}.npy`,
+              `${base}.npy`,
+              'application/x-npy',
+            ).catch(onError)
           }
         >
           Download .npy
@@ -142,7 +146,7 @@ export function TensorResult({ tensor, k, taskId, labels }) {
           type="button"
           class="secondary outline"
           onClick={() =>
-            download(`${base}.json`, new TextEncoder().encode(JSON.stringify(tensor)), 'application/json')
+            saveBlob(`${base}.json`, new Blob([JSON.stringify(tensor)], { type: 'application/json' }))
           }
         >
           Download JSON

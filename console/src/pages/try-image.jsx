@@ -4,6 +4,7 @@ import { api, followTask } from '../api.js';
 import { duration, milliseconds } from '../format.js';
 import { ErrorBox, FieldError } from './common.jsx';
 import { TensorResult } from './tensor-result.jsx';
+import { downloadFromApi } from '../download.js';
 
 const CORNERS = ['xmin', 'ymin', 'xmax', 'ymax'];
 
@@ -66,6 +67,34 @@ function ImageWithBox({ src, box, onBox }) {
   );
 }
 
+/** What the preprocessing dry-run answers: each input tensor's statistics and a grey image
+ *  of each of its channels. */
+function FedTensors({ inputs }) {
+  return (
+    <section aria-labelledby="fed-heading" data-testid="fed">
+      <h3 id="fed-heading">What the network receives</h3>
+      {inputs.map((input) => (
+        <figure key={input.name} class="fed">
+          <figcaption>
+            <code>{input.name}</code> · shape [{input.shape.join(', ')}] · {input.dtype} · min{' '}
+            {input.min?.toPrecision(4)} · mean {input.mean?.toPrecision(4)} · max {input.max?.toPrecision(4)}
+          </figcaption>
+          <div class="channels">
+            {input.channels.map((channel, index) => (
+              <img
+                key={index}
+                src={channel}
+                alt={`${input.name}, channel ${index}`}
+                title={`channel ${index}`}
+              />
+            ))}
+          </div>
+        </figure>
+      ))}
+    </section>
+  );
+}
+
 function round(value) {
   return Math.round(value * 1000) / 1000;
 }
@@ -85,6 +114,7 @@ export function TryImage({ network, path, outputs }) {
   const [roundTrip, setRoundTrip] = useState(null);
   const [error, setError] = useState(null);
   const [errors, setErrors] = useState({});
+  const [fed, setFed] = useState(null);
 
   useEffect(() => setChosen(outputs.slice(0, 1)), [outputs.join('\n')]);
   useEffect(() => {
@@ -103,40 +133,58 @@ export function TryImage({ network, path, outputs }) {
   ];
   const imageSrc = source === 'file' ? preview : url.trim() || null;
 
-  const run = async (event) => {
-    event.preventDefault();
+  /** POST the image as an inference body to ``endpoint``: the same image for each input of
+   *  the network (most have one). */
+  const send = (endpoint, query) => {
+    const region = useBox ? Object.fromEntries(CORNERS.map((c) => [c, Number(box[c])])) : null;
+    const count = network.preprocessing.inputs.length;
+    if (source === 'file') {
+      const form = new FormData();
+      for (let index = 0; index < count; index++) {
+        if (file) form.append(`inputs[${index}]image.source`, file, file.name);
+        if (region) {
+          for (const corner of CORNERS)
+            form.append(`inputs[${index}]image.bbox.${corner}`, String(region[corner]));
+        }
+      }
+      for (const name of names) form.append('output_tensors', name);
+      return api('POST', `${path}/${endpoint}`, { form, query });
+    }
+    const image = { source: url.trim() };
+    if (region) image.bbox = region;
+    const inputs = Array.from({ length: count }, () => ({ image }));
+    return api('POST', `${path}/${endpoint}`, { json: { inputs, output_tensors: names }, query });
+  };
+
+  const attempt = async (work) => {
     setError(null);
     setErrors({});
-    setTask(null);
     setRunning(true);
-    const started = performance.now();
     try {
-      const region = useBox ? Object.fromEntries(CORNERS.map((c) => [c, Number(box[c])])) : null;
-      let answer;
-      if (source === 'file') {
-        const form = new FormData();
-        if (file) form.append('inputs[0]image.source', file, file.name);
-        if (region)
-          for (const corner of CORNERS) form.append(`inputs[0]image.bbox.${corner}`, String(region[corner]));
-        for (const name of names) form.append('output_tensors', name);
-        answer = await api('POST', `${path}/inference`, { form, query: { wait: 30 } });
-      } else {
-        const image = { source: url.trim() };
-        if (region) image.bbox = region;
-        answer = await api('POST', `${path}/inference`, {
-          json: { inputs: [{ image }], output_tensors: names },
-          query: { wait: 30 },
-        });
-      }
-      const done = await followTask(answer.id, setTask);
-      setRoundTrip(performance.now() - started);
-      setTask(done);
+      await work();
     } catch (failure) {
       setError(failure);
       setErrors(failure.fields || {});
     } finally {
       setRunning(false);
     }
+  };
+
+  const run = (event) => {
+    event.preventDefault();
+    setTask(null);
+    attempt(async () => {
+      const started = performance.now();
+      const answer = await send('inference', { wait: 30 });
+      const done = await followTask(answer.id, setTask);
+      setRoundTrip(performance.now() - started);
+      setTask(done);
+    });
+  };
+
+  const showFed = () => {
+    setFed(null);
+    attempt(async () => setFed((await send('preprocess')).inputs));
   };
 
   const sourceError = errors['inputs[0].image.source'] || errors['inputs'] || errors['inputs[0].image'];
@@ -167,7 +215,7 @@ export function TryImage({ network, path, outputs }) {
                 checked={source === 'url'}
                 onChange={() => setSource('url')}
               />
-              Image URL
+              From a URL
             </label>
           </div>
           {source === 'file' ? (
@@ -241,13 +289,18 @@ export function TryImage({ network, path, outputs }) {
               onInput={(event) => setK(Number(event.currentTarget.value) || 1)}
             />
           </label>
-          <button
-            type="submit"
-            disabled={running || names.length === 0}
-            aria-busy={running ? 'true' : undefined}
-          >
-            Run
-          </button>
+          <div class="actions">
+            <button
+              type="submit"
+              disabled={running || names.length === 0}
+              aria-busy={running ? 'true' : undefined}
+            >
+              Run
+            </button>
+            <button type="button" class="secondary outline" disabled={running} onClick={showFed}>
+              Show what the network receives
+            </button>
+          </div>
         </div>
         <div>
           <label for="use-box">
@@ -294,6 +347,7 @@ export function TryImage({ network, path, outputs }) {
       </form>
 
       <ErrorBox error={error} />
+      {fed && <FedTensors inputs={fed} />}
       <div aria-live="polite" data-testid="result">
         {task && task.status === 'pending' && <p aria-busy="true">Task {task.id} is running…</p>}
         {task && task.status === 'error' && (
@@ -308,8 +362,29 @@ export function TryImage({ network, path, outputs }) {
               On the server: {duration(task.create_date, task.update_date)} (from the request to the stored
               result); round trip from this page: {milliseconds(roundTrip)}.
             </p>
+            <p>
+              <button
+                type="button"
+                class="secondary outline"
+                onClick={() =>
+                  downloadFromApi(
+                    `/tasks/${task.id}/tensors.npz`,
+                    `task-${task.id}.npz`,
+                    'application/x-npz',
+                  ).catch(setError)
+                }
+              >
+                Download every tensor (.npz)
+              </button>
+            </p>
             {task.data.tensors.map((tensor, index) => (
-              <TensorResult key={`${index}-${tensor.name}`} tensor={tensor} k={k} taskId={task.id} />
+              <TensorResult
+                key={`${index}-${tensor.name}`}
+                tensor={tensor}
+                k={k}
+                taskId={task.id}
+                onError={setError}
+              />
             ))}
           </>
         )}

@@ -12,7 +12,7 @@ they were ever reached.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -27,7 +27,7 @@ from vulcain.api.responses import json_response
 from vulcain.api.tensors import NPY, NPZ, task_answer
 from vulcain.errors import BadRequest, NotFound
 from vulcain.logs import CURRENT_REQUEST
-from vulcain.schemas import InferenceRequest, Task
+from vulcain.schemas import Account, InferenceRequest, Task
 from vulcain.services import Services
 
 WAIT_INFERENCE = (
@@ -81,13 +81,21 @@ async def infer(request: Request) -> Response:
     wait = wait_parameter(request)
     async with read_body(request, InferenceRequest) as body:
         inference = body.fields
+    if wait is None:
+        return json_response({"task_id": await _infer(services, account, ref, inference)})
+    with services.tasks.waiting(account):  # refused before the task is created
+        task_id = await _infer(services, account, ref, inference)
+        return task_answer(request, await services.tasks.wait(account, task_id, wait))
+
+
+async def _infer(
+    services: Services, account: Account, ref: int | str, inference: InferenceRequest
+) -> int:
     task_id = await services.networks.infer(account, ref, inference)
     observed = CURRENT_REQUEST.get()
     if observed is not None:  # for the access log line
         observed.task_id, observed.network = task_id, str(ref)
-    if wait is None:
-        return json_response({"task_id": task_id})
-    return task_answer(request, await services.tasks.wait(account, task_id, wait))
+    return task_id
 
 
 async def get_task(request: Request) -> Response:
@@ -100,7 +108,8 @@ async def get_task(request: Request) -> Response:
         raise NotFound(f"There is no task {text!r} among yours: task ids are integers.")
     wait = wait_parameter(request)
     if wait:
-        return task_answer(request, await services.tasks.wait(account, task_id, wait))
+        with services.tasks.waiting(account):
+            return task_answer(request, await services.tasks.wait(account, task_id, wait))
     return task_answer(request, await services.tasks.get(account, task_id))
 
 
@@ -117,7 +126,7 @@ def install(app: FastAPI, prefix: str) -> None:
 
 documented = APIRouter()
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
-_TENSOR_FILES = {
+_TENSOR_FILES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "With Accept: application/x-npz (every tensor) or application/x-npy "
         "(the one tensor), a successful inference task answers its tensors as that NumPy "

@@ -10,7 +10,7 @@ its ``id`` (the official one does) then stays on the public paths.
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,10 @@ from vulcain.schemas import Account, Network, PublicNetwork
 from vulcain.services import Services
 
 router = APIRouter(prefix="/networks", tags=["networks"])
+
+_FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Only the network's owner or an admin may do this"}
+}
 
 Pagination = Annotated[PageParams, Depends(page_params)]
 
@@ -119,6 +123,7 @@ async def get_public_network(
     response_model=PublicNetwork,
     summary="Edit a public network (its owner or an admin)",
     openapi_extra=request_body(NetworkPatch),
+    responses=_FORBIDDEN,
 )
 async def update_public_network(
     public_id: str, request: Request, services: AppServices, account: CurrentAccount
@@ -127,7 +132,10 @@ async def update_public_network(
 
 
 @router.delete(
-    "/public/{public_id}", status_code=204, summary="Delete a public network (owner or admin)"
+    "/public/{public_id}",
+    status_code=204,
+    summary="Delete a public network (owner or admin)",
+    responses=_FORBIDDEN,
 )
 async def delete_public_network(
     public_id: str, services: AppServices, account: CurrentAccount
@@ -166,6 +174,7 @@ async def delete_network(
     response_model=Network,
     summary="Publish a network under a public slug (admins only)",
     openapi_extra=request_body(PublishRequest),
+    responses=_FORBIDDEN,
 )
 async def publish_network(
     network_id: str, request: Request, services: AppServices, account: CurrentAccount

@@ -8,6 +8,8 @@ themselves as NumPy files (:mod:`vulcain.api.tensors`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pybase64
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -15,6 +17,7 @@ from pydantic import BaseModel, Field
 from vulcain.api.auth import AppServices, CurrentAccount
 from vulcain.api.docs import request_body
 from vulcain.api.ids import private_ref
+from vulcain.api.models import error_responses
 from vulcain.api.reading import read_body
 from vulcain.api.responses import json_response
 from vulcain.api.tensors import NPY, NPZ, binary_form, tensors_response
@@ -47,7 +50,8 @@ class Preprocessed(BaseModel):
     inputs: list[FedTensorSummary]
 
 
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **error_responses(400, 401, 404, 406, 413, 415),
     200: {
         "description": "JSON by default; with Accept: application/x-npz, every tensor in one "
         ".npz file (named by input); with Accept: application/x-npy (or "
@@ -56,7 +60,7 @@ _RESPONSES = {
             NPZ: {"schema": {"type": "string", "format": "binary"}},
             NPY: {"schema": {"type": "string", "format": "binary"}},
         },
-    }
+    },
 }
 
 

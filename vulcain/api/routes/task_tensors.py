@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Response
 
 from vulcain.api.auth import AppServices, CurrentAccount
 from vulcain.api.ids import parse_id
+from vulcain.api.models import error_responses
 from vulcain.api.routes.inference import WAIT_TASK
 from vulcain.api.tensors import NPY, NPZ, npy_response, npz_response
 from vulcain.errors import NotFound, VulcainError
@@ -66,7 +67,10 @@ _BINARY = {"type": "string", "format": "binary"}
     "/{task_id}/tensors.npz",
     response_class=Response,
     summary="Download every tensor of a finished inference task as one .npz file",
-    responses={200: {"content": {NPZ: {"schema": _BINARY}}, "description": "numpy.load"}},
+    responses={
+        **error_responses(400, 401, 404, 409),
+        200: {"content": {NPZ: {"schema": _BINARY}}, "description": "numpy.load"},
+    },
 )
 async def task_tensors_npz(
     task_id: str, services: AppServices, account: CurrentAccount, wait: Wait = None
@@ -79,7 +83,10 @@ async def task_tensors_npz(
     "/{task_id}/tensors/{name:path}.npy",
     response_class=Response,
     summary="Download one tensor of a finished inference task as a .npy file",
-    responses={200: {"content": {NPY: {"schema": _BINARY}}, "description": "numpy.load"}},
+    responses={
+        **error_responses(400, 401, 404, 409),
+        200: {"content": {NPY: {"schema": _BINARY}}, "description": "numpy.load"},
+    },
 )
 async def task_tensor_npy(
     task_id: str, name: str, services: AppServices, account: CurrentAccount, wait: Wait = None

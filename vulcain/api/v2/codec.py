@@ -116,10 +116,10 @@ def decode_infer(body: bytes, header_length: str | None) -> DecodedInfer:
         )
     parameters = request.parameters or {}
     decoded.all_binary = bool(parameters.get("binary_data_output", False))
-    for entry in request.outputs or ():
-        decoded.outputs.append(entry.name)
-        if (entry.parameters or {}).get("binary_data", False):
-            decoded.binary_outputs.add(entry.name)
+    for output in request.outputs or ():
+        decoded.outputs.append(output.name)
+        if (output.parameters or {}).get("binary_data", False):
+            decoded.binary_outputs.add(output.name)
     return decoded
 
 
@@ -220,7 +220,8 @@ def _fp32(entry: RequestInput, index: int, chunk: bytes | None) -> np.ndarray:
                 f"inputs[{index}]: shape {entry.shape} takes {count * 4} bytes of FP32, the "
                 f"binary data has {len(chunk)}."
             )
-        return np.frombuffer(chunk, dtype="<f4").astype(np.float32, copy=False).reshape(entry.shape)
+        # a copy: the runtimes are handed writable arrays, as preprocessing makes them
+        return np.frombuffer(chunk, dtype="<f4").astype(np.float32).reshape(entry.shape)
     try:
         values = np.asarray(list(_flatten(entry.data, index)), dtype=np.float32)
     except (TypeError, ValueError):

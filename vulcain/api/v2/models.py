@@ -95,7 +95,3 @@ class Ready(BaseModel):
 class ModelReady(BaseModel):
     name: str
     ready: bool
-
-
-class ProtocolError(BaseModel):
-    error: str

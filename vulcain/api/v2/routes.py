@@ -13,6 +13,8 @@ document it and answer the same.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
@@ -20,6 +22,7 @@ from starlette.routing import Route
 import vulcain
 from vulcain.api.auth import AppServices, CurrentAccount, request_account
 from vulcain.api.ids import parse_id
+from vulcain.api.models import ErrorAnswer, error_responses
 from vulcain.api.responses import json_response
 from vulcain.api.v2.codec import DATATYPES, HEADER_LENGTH, decode_infer, encode_infer
 from vulcain.api.v2.models import (
@@ -28,12 +31,13 @@ from vulcain.api.v2.models import (
     Live,
     ModelMetadata,
     ModelReady,
-    ProtocolError,
     Ready,
     ServerMetadata,
+    TensorMetadata,
 )
 from vulcain.errors import NotFound, VulcainError
 from vulcain.services import Services
+from vulcain.services.direct import TensorInfo
 
 PREFIX = "/v2"
 TAG = "Open Inference Protocol (v2)"
@@ -96,11 +100,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router, prefix=PREFIX)
 
 
-_ERRORS = {
-    400: {"model": ProtocolError, "description": "The request cannot be run"},
-    401: {"model": ProtocolError, "description": "Missing or wrong X-API-KEY"},
-    404: {"model": ProtocolError, "description": "No such model among yours or the public ones"},
-}
+_ERRORS = error_responses(400, 401, 404)
 router = APIRouter(tags=[TAG])
 
 
@@ -118,7 +118,7 @@ async def live() -> Live:
     "/health/ready",
     response_model=Ready,
     summary="Readiness: started and the database is reachable",
-    responses={503: {"model": ProtocolError, "description": "Not ready"}},
+    responses={503: {"model": ErrorAnswer, "description": "Not ready"}},
 )
 async def ready(services: AppServices) -> Response:
     if await run_in_threadpool(services.ready):
@@ -133,9 +133,11 @@ async def _metadata(request: Request, services: Services, name: str) -> ModelMet
     account = await request_account(request)
     described = await services.direct.describe(account, model_ref(name))
 
-    def tensors(infos: list) -> list[dict]:
+    def tensors(infos: list[TensorInfo]) -> list[TensorMetadata]:
         return [
-            {"name": info.name, "datatype": DATATYPES.get(info.dtype, "FP32"), "shape": info.shape}
+            TensorMetadata(
+                name=info.name, datatype=DATATYPES.get(info.dtype, "FP32"), shape=info.shape
+            )
             for info in infos
         ]
 
@@ -219,8 +221,8 @@ _INFER_BODY = {
         },
     }
 }
-_INFER_ANSWER = {
-    **_ERRORS,
+_INFER_ANSWER: dict[int | str, dict[str, Any]] = {
+    **error_responses(400, 401, 404, 413),
     200: {
         "description": "JSON; with binary outputs, the JSON then their bytes "
         "(Inference-Header-Content-Length: the JSON's length).",

@@ -1,0 +1,141 @@
+"""Schemathesis over every operation of the OpenAPI document, against the app in process:
+each generated request, valid or not, must answer something the document lists (status,
+content type, body schema) and never a 5xx.
+
+Shared by ``tests/api/test_openapi.py`` (a few hundred cases in every run) and
+``benchmarks/fuzz_api.py`` (5,000 and more, with figures).
+
+Image sources are only ``data:`` URIs (sent as text or as a file part): a URL would be
+fetched, which the test does not want, and the address guard is tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import hypothesis
+import numpy as np
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def _png(side: int) -> bytes:
+    pixels = np.random.default_rng(side).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    return bytes(cv2.imencode(".png", pixels)[1])
+
+
+SOURCES = [
+    "data:image/*;base64," + base64.b64encode(_png(8)).decode(),
+    "data:image/png;base64," + base64.b64encode(_png(3)).decode(),
+    "data:image/*;base64,bm90IGFuIGltYWdl",  # "not an image"
+    "data:image/*;base64,%%%",
+    "data:,",
+    "data:text/plain;base64,",
+]
+"""What every ``source`` of a generated inference request is replaced by."""
+
+
+@dataclass
+class FuzzReport:
+    """What the run sent and got: cases and statuses by operation."""
+
+    cases: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.cases.values())
+
+
+def _replace_sources(value: Any, pick: Callable[[], str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: pick() if key == "source" else _replace_sources(item, pick)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_replace_sources(item, pick) for item in value]
+    return value
+
+
+def fuzz(
+    app: Any,
+    *,
+    api_key: str,
+    app_id: str,
+    network_id: int,
+    public_id: str,
+    task_id: int,
+    examples: int,
+    seed: int = 0,
+    on_case: Callable[[str, int], None] | None = None,
+) -> FuzzReport:
+    """Run about ``examples`` cases on each operation (valid and invalid data, half of
+    them with the ids of a real network and task), raising at the first check that
+    fails."""
+    schema = schemathesis.openapi.from_asgi("/v0.7/openapi.json", app)
+    report = FuzzReport()
+    auth = {"X-API-KEY": api_key, "X-APP-ID": app_id}
+    real_ids = {"network_id": str(network_id), "public_id": public_id, "task_id": str(task_id)}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        path_names = {parameter.name for parameter in operation.path_parameters}
+        fixed = {name: value for name, value in real_ids.items() if name in path_names}
+        if operation.method.upper() == "DELETE" or operation.path.endswith("/publish"):
+            fixed = {}  # deleting or renaming the real network would leave it out of reach
+        media_types = [body.media_type for body in operation.body] or [None]
+        strategies = [
+            operation.as_strategy(mode, headers=auth, path_parameters=ids, media_type=media)
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+            for ids in ({}, fixed)
+            for media in media_types
+        ]
+        _run(f"{operation.method.upper()} {operation.path}", strategies, examples, seed, report)
+        if on_case is not None:
+            on_case(f"{operation.method.upper()} {operation.path}", report.total)
+    return report
+
+
+def _run(label: str, strategies: list[Any], examples: int, seed: int, report: FuzzReport) -> None:
+    @hypothesis.seed(seed)
+    @hypothesis.settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis.given(case=st.one_of(strategies), data=st.data())
+    def run(case: Any, data: st.DataObject) -> None:
+        if isinstance(case.body, dict) and "inference" in case.path:
+            case.body = _replace_sources(case.body, lambda: data.draw(st.sampled_from(SOURCES)))
+            if "output_tensors" in case.body and data.draw(st.booleans()):
+                case.body["output_tensors"] = ["out"]  # the identity network's output
+        response = case.call()
+        report.cases[label] += 1
+        report.statuses[(label, response.status_code)] += 1
+        case.validate_response(response, checks=CHECKS)
+
+    run()
