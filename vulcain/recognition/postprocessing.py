@@ -130,10 +130,11 @@ def _nms(ranked: Hypotheses, iou_threshold: float) -> np.ndarray:
     # OpenCV sorts by these float32 scores; ties keep no particular order, so the rank
     # breaks them (a later row never outranks an earlier one).
     keys = np.arange(ranked.scores.size, 0, -1, dtype=np.float32)
+    # OpenCV reads arrays where its stubs say sequences (lists would cost a copy per box).
     kept = cv2.dnn.NMSBoxesBatched(
-        rects,  # type: ignore[arg-type]  # OpenCV reads arrays where its stubs say sequences
-        keys,  # type: ignore[arg-type]
-        ranked.labels.astype(np.int32),  # type: ignore[arg-type]
+        rects,  # type: ignore[arg-type]  # an (N, 4) float64 array of x, y, w, h
+        keys,  # type: ignore[arg-type]  # an (N,) float32 array
+        ranked.labels.astype(np.int32),  # type: ignore[arg-type]  # an (N,) int32 array
         0.0,
         float(iou_threshold),
     )
