@@ -94,6 +94,7 @@ def fuzz(
     *,
     api_key: str,
     app_id: str,
+    stranger_key: str,
     network_id: int,
     public_id: str,
     task_id: int,
@@ -102,13 +103,15 @@ def fuzz(
     seed: int = 0,
 ) -> FuzzReport:
     """Run about ``examples`` cases on each operation (valid and invalid data, half of
-    them with the ids of a real network and task), raising at the first check that
+    them with the ids of a real network and task, some from the non-admin account of
+    ``stranger_key``), raising at the first check that
     fails; then a tenth as many with a valid body on inference (a decodable image) and on
     create (``model``, an ONNX file taking ``data`` [N, 3, H, W]), which random data
     seldom or never is."""
     schema = schemathesis.openapi.from_asgi("/v0.7/openapi.json", app)
     report = FuzzReport()
     auth = {"X-API-KEY": api_key, "X-APP-ID": app_id}
+    stranger = {"X-API-KEY": stranger_key}
     real_ids = {"network_id": str(network_id), "public_id": public_id, "task_id": str(task_id)}
     # Schemathesis sends a binary part without a filename, which makes it a text field:
     # the valid create sends its file itself, as clients do.
@@ -136,6 +139,11 @@ def fuzz(
             operation.as_strategy(mode, headers=auth, path_parameters=ids, media_type=media)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
             for ids in ({}, fixed)
+            for media in media_types
+        ]
+        # Another, non-admin account on the real ids: what it may not see or change.
+        strategies += [
+            operation.as_strategy(headers=stranger, path_parameters=fixed, media_type=media)
             for media in media_types
         ]
         _run(label, strategies, examples, seed, report)
