@@ -113,6 +113,7 @@ def fuzz(
     *,
     api_key: str,
     app_id: str,
+    stranger_key: str,
     network_id: int,
     public_id: str,
     task_id: int,
@@ -121,13 +122,15 @@ def fuzz(
     seed: int = 0,
 ) -> FuzzReport:
     """Run about ``examples`` cases on each operation (valid and invalid data, half of
-    them with the ids of a real network and task), raising at the first check that
+    them with the ids of a real network and task, some from the non-admin account of
+    ``stranger_key``), raising at the first check that
     fails; then a tenth as many with a valid body on inference (a decodable image) and on
     create (``model``, an ONNX file taking ``data`` [N, 3, H, W]), which random data
     seldom or never is."""
     schema = schemathesis.openapi.from_asgi("/v0.7/openapi.json", app)
     report = FuzzReport()
     auth = {"X-API-KEY": api_key, "X-APP-ID": app_id}
+    stranger = {"X-API-KEY": stranger_key}
     real_ids = {
         "network_id": str(network_id),
         "public_id": public_id,
@@ -163,6 +166,11 @@ def fuzz(
             for ids in ({}, fixed)
             for media in media_types
         ]
+        # Another, non-admin account on the real ids: what it may not see or change.
+        strategies += [
+            operation.as_strategy(headers=stranger, path_parameters=fixed, media_type=media)
+            for media in media_types
+        ]
         _run(label, strategies, examples, seed, report)
         for suffix, (media, body, sent) in valid_bodies.items():
             if operation.method.upper() == "POST" and operation.path.endswith(suffix):
@@ -194,7 +202,7 @@ def _run(
         if isinstance(case.body, dict) and case.path.endswith("/infer"):
             choices = st.sampled_from(["generated", "image", "tensor"])
             case.body = _v2_body(case.body, lambda: data.draw(choices))
-        elif isinstance(case.body, dict) and case.path.endswith(("/inference", "/preprocess")):
+        elif isinstance(case.body, dict):  # inference, preprocess: no URL is ever fetched
             case.body = _replace_sources(case.body, lambda: data.draw(st.sampled_from(SOURCES)))
             if "output_tensors" in case.body and data.draw(st.booleans()):
                 case.body["output_tensors"] = ["out"]  # the identity network's output

@@ -104,7 +104,9 @@ _ERRORS = {
     401: "No API key, an unknown one, or an X-APP-ID that is not the key's",
     403: "The account may see this network but not do this to it",
     404: "No such network or task among those this account may see",
+    406: "None of the media types the request accepts can be answered",
     408: "The request body stopped arriving (VULCAIN_BODY_READ_TIMEOUT_SECONDS)",
+    409: "The object is in a state that does not allow this",
     413: "The body, or an image in it, is larger than allowed",
     415: "The content type is none of JSON, multipart/form-data, form-urlencoded",
     429: "Too many requests of this account held at once",
@@ -136,7 +138,7 @@ def _document_errors(document: dict[str, Any]) -> None:
             responses.pop("422", None)
             for status in sorted(_errors_sent(operation)):
                 entry = responses.setdefault(str(status), {})
-                entry["description"] = entry.get("description") or _ERRORS[status]
+                entry["description"] = entry.get("description") or _ERRORS.get(status, "Error")
                 entry["content"] = {
                     "application/json": {"schema": {"$ref": _REF.format(model="Error")}}
                 }

@@ -40,6 +40,10 @@ from vulcain.services import Services
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
+_FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Only the spec's owner or an admin may do this"}
+}
+
 Pagination = Annotated[PageParams, Depends(page_params)]
 _Handler = Callable[..., Coroutine[Any, Any, Any]]
 BODY_MODELS = (SpecCreate, SpecPatch, PublishSpec, VersionCreate, RecognitionInferenceRequest)
@@ -143,7 +147,12 @@ async def replace_spec(
     return await _update(request, services, account, _spec_id(spec_id), replace=True)
 
 
-@router.delete("/specs/{spec_id}", status_code=204, summary="Delete a spec and its versions")
+@router.delete(
+    "/specs/{spec_id}",
+    status_code=204,
+    summary="Delete a spec and its versions",
+    responses={409: {"description": "The spec is published: delete it by its public path"}},
+)
 async def delete_spec(spec_id: str, services: AppServices, account: CurrentAccount) -> Response:
     await run_in_threadpool(services.recognition.delete_spec, account, _spec_id(spec_id))
     return Response(status_code=204)
@@ -176,6 +185,7 @@ async def list_spec_versions(
     response_model=Spec,
     summary="Publish a spec under a public slug (admins only)",
     openapi_extra=request_body(PublishSpec),
+    responses=_FORBIDDEN,
 )
 async def publish_spec(
     spec_id: str, request: Request, services: AppServices, account: CurrentAccount
@@ -218,6 +228,7 @@ async def get_public_spec(public_id: str, services: AppServices, account: Curren
     response_model=PublicSpec,
     summary="Edit a public spec (its owner or an admin)",
     openapi_extra=request_body(SpecPatch),
+    responses=_FORBIDDEN,
 )
 async def update_public_spec(
     public_id: str, request: Request, services: AppServices, account: CurrentAccount
@@ -226,7 +237,10 @@ async def update_public_spec(
 
 
 @router.delete(
-    "/public/{public_id}", status_code=204, summary="Delete a public spec (owner or admin)"
+    "/public/{public_id}",
+    status_code=204,
+    summary="Delete a public spec (owner or admin)",
+    responses=_FORBIDDEN,
 )
 async def delete_public_spec(
     public_id: str, services: AppServices, account: CurrentAccount
