@@ -121,11 +121,15 @@ layer {{ name: "prob" type: "Softmax" bottom: "fc1" top: "prob" }}
 PROPOSAL_ANCHORS = 9
 
 
-def caffe_proposal_net(dest: Path, *, height: int = 64, width: int = 64) -> dict[str, Path]:
+def caffe_proposal_net(
+    dest: Path, *, height: int = 64, width: int = 64, scales: tuple[int, ...] | None = None
+) -> dict[str, Path]:
     """Faster-RCNN-like: inputs ``data`` and ``im_info``; a stride-16 feature map ``conv1``,
     heads ``rpn_cls_prob_reshape`` and ``rpn_bbox_pred``, and the ``type: "Python"``
-    ``rpn.proposal_layer`` layer ``proposal`` producing ``rois``."""
+    ``rpn.proposal_layer`` layer ``proposal`` producing ``rois`` (anchor ``scales`` in its
+    param_str when given)."""
     anchors = PROPOSAL_ANCHORS
+    param_str = "'feat_stride': 16" + (f", 'scales': {list(scales)}" if scales else "")
     prototxt = f"""name: "proposal_net"
 input: "data"
 input_shape {{ dim: 1 dim: 3 dim: {height} dim: {width} }}
@@ -183,7 +187,7 @@ layer {{
   python_param {{
     module: "rpn.proposal_layer"
     layer: "ProposalLayer"
-    param_str: "'feat_stride': 16"
+    param_str: "{param_str}"
   }}
 }}
 """

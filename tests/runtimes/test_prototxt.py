@@ -40,7 +40,7 @@ def test_inputs_from_input_shape_and_input_dim():
 
 def test_proposal_layer_defaults():
     text = _rewritten("'feat_stride': 16")
-    assert 'type: "Proposal"' in text and "Python" not in text
+    assert 'type: "VulcainProposal"' in text and "Python" not in text
     assert 'bottom: "rpn_cls_prob_reshape"\n  bottom: "rpn_bbox_pred"\n  bottom: "im_info"' in text
     assert 'top: "rois"' in text
     assert (

@@ -24,8 +24,11 @@ from vulcain.errors import ModelError, UnknownTensorError
 from vulcain.frameworks import CAFFE
 from vulcain.runtimes._common import opencv_message, require_file
 from vulcain.runtimes._opencv_threads import FORWARD_SLOTS
+from vulcain.runtimes._proposal import register as register_proposal_layer
 from vulcain.runtimes.base import OPENCV, Runtime, TensorSpec
 from vulcain.runtimes.prototxt import declared_inputs, parse_prototxt, rewrite_python_layers
+
+register_proposal_layer()
 
 
 def _blob_size_problem(weights: bytes) -> str | None:

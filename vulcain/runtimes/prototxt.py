@@ -1,6 +1,6 @@
 """Reading a Caffe ``deploy.prototxt`` before OpenCV does: clear syntax errors, the
-declared inputs, and Faster-RCNN's Python proposal layer rewritten to OpenCV's
-``Proposal`` layer.
+declared inputs, and Faster-RCNN's Python proposal layer rewritten to the proposal layer
+of :mod:`vulcain.runtimes._proposal`.
 
 The rewrite works on the text (replacing whole ``layer { ... }`` blocks), because the
 parsed message holds only the fields Vulcain declares and re-serialising it would drop
@@ -18,6 +18,7 @@ from google.protobuf import text_format
 
 from vulcain.caffe_proto import LayerParameter, NetParameter
 from vulcain.errors import ModelError
+from vulcain.runtimes._proposal import LAYER_TYPE, LAYER_TYPE_WITH_SCORES
 
 PROPOSAL_MODULE = "rpn.proposal_layer"
 # py-faster-rcnn's defaults (lib/fast_rcnn/config.py, TEST phase; generate_anchors.py).
@@ -132,7 +133,8 @@ def _proposal_block(layer: LayerParameter) -> str:
     ratios = _numbers(values.get("ratios", _DEFAULT_RATIOS), "ratios", layer)
     fields = [f"{key}: {value}" for key, value in params.items()]
     fields += [f"scale: {scale}" for scale in scales] + [f"ratio: {ratio}" for ratio in ratios]
-    lines = [f"  name: {_quote(layer.name)}", '  type: "Proposal"']
+    kind = LAYER_TYPE_WITH_SCORES if len(layer.top) > 1 else LAYER_TYPE
+    lines = [f"  name: {_quote(layer.name)}", f"  type: {_quote(kind)}"]
     lines += [f"  bottom: {_quote(bottom)}" for bottom in layer.bottom]
     lines += [f"  top: {_quote(top)}" for top in layer.top]
     lines.append("  proposal_param { " + " ".join(fields) + " }")
@@ -144,8 +146,9 @@ def _quote(value: str) -> str:
 
 
 def rewrite_python_layers(prototxt: Prototxt) -> str:
-    """The prototxt text with each ``rpn.proposal_layer`` Python layer turned into an
-    OpenCV ``Proposal`` layer; any other Python layer is refused with its name."""
+    """The prototxt text with each ``rpn.proposal_layer`` Python layer turned into a
+    proposal layer of :mod:`vulcain.runtimes._proposal` (the reference's computation,
+    registered with OpenCV); any other Python layer is refused with its name."""
     python_layers = [
         (index, layer) for index, layer in enumerate(prototxt.net.layer) if layer.type == "Python"
     ]
