@@ -86,7 +86,8 @@ def main() -> None:
         services.start()
         try:
             app = create_app(settings, services)
-            network_id, task_id = _deploy(app, onnx_identity(Path(folder) / "model")["model.onnx"])
+            model = onnx_identity(Path(folder) / "model")["model.onnx"]
+            network_id, task_id = _deploy(app, model)
             app_id = services.accounts.authenticate(ADMIN_KEY, None).app_id
             started = time.perf_counter()
             report = fuzz(
@@ -96,6 +97,7 @@ def main() -> None:
                 network_id=network_id,
                 public_id="pub",
                 task_id=task_id,
+                model=model.read_bytes(),
                 examples=args.examples,
                 seed=args.seed,
             )

@@ -52,9 +52,11 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(default=30.0, gt=0)
     """Longest a request body may pause (no byte arriving) before the request answers 408."""
     max_description_chars: int = Field(default=4096, ge=0)
-    """Longest ``description`` of a network, in characters; longer answers 400."""
+    """Longest ``description`` of a network or a recognition spec, in characters; longer
+    answers 400."""
     max_metadata_bytes: int = Field(default=64 * 1024, gt=0)
-    """Largest ``metadata`` of a network, counted as compact JSON; larger answers 400."""
+    """Largest ``metadata`` of a network or a recognition spec, counted as compact JSON;
+    larger answers 400."""
     max_metadata_depth: int = Field(default=32, ge=1, le=MAX_JSON_DEPTH)
     """Deepest nesting of objects and lists in a network's ``metadata`` (an object is one
     level); deeper answers 400."""

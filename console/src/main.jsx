@@ -8,11 +8,13 @@ import { api, apiKey } from './api.js';
 import { NetworkPage } from './pages/network.jsx';
 import { NetworksPage } from './pages/networks.jsx';
 import { NewNetworkPage } from './pages/new-network.jsx';
+import { RecognitionPage, SpecPage } from './pages/recognition.jsx';
 import { SignInPage } from './pages/sign-in.jsx';
 import { TasksPage } from './pages/tasks.jsx';
 
 /** The page named by the location's hash: #/, #/networks/new, #/networks/3,
- *  #/public/some-slug, #/tasks. */
+ *  #/public/some-slug, #/tasks, #/recognition, #/recognition/specs/3,
+ *  #/recognition/public/some-slug. */
 function route(hash) {
   const path = hash.replace(/^#/, '') || '/';
   let match;
@@ -22,6 +24,11 @@ function route(hash) {
     return { page: 'network', ref: { publicId: decodeURIComponent(match[1]) } };
   }
   if (path === '/tasks') return { page: 'tasks' };
+  if (path === '/recognition') return { page: 'recognition' };
+  if ((match = path.match(/^\/recognition\/specs\/(\d+)$/))) return { page: 'spec', ref: { id: match[1] } };
+  if ((match = path.match(/^\/recognition\/public\/(.+)$/))) {
+    return { page: 'spec', ref: { publicId: decodeURIComponent(match[1]) } };
+  }
   return { page: 'networks' };
 }
 
@@ -35,7 +42,14 @@ function useHash() {
   return hash;
 }
 
-const TITLES = { networks: 'Networks', new: 'New network', network: 'Network', tasks: 'Tasks' };
+const TITLES = {
+  networks: 'Networks',
+  new: 'New network',
+  network: 'Network',
+  tasks: 'Tasks',
+  recognition: 'Recognition',
+  spec: 'Recognition spec',
+};
 
 function App() {
   const hash = useHash();
@@ -103,6 +117,14 @@ function App() {
               </a>
             </li>
             <li>
+              <a
+                href="#/recognition"
+                aria-current={['recognition', 'spec'].includes(current.page) ? 'page' : undefined}
+              >
+                Recognition
+              </a>
+            </li>
+            <li>
               <a href="#/tasks" aria-current={current.page === 'tasks' ? 'page' : undefined}>
                 Tasks
               </a>
@@ -129,6 +151,8 @@ function App() {
           <NetworkPage key={JSON.stringify(current.ref)} netRef={current.ref} account={account} />
         )}
         {current.page === 'tasks' && <TasksPage />}
+        {current.page === 'recognition' && <RecognitionPage />}
+        {current.page === 'spec' && <SpecPage key={JSON.stringify(current.ref)} specRef={current.ref} />}
       </main>
       <footer class="container">
         <small>

@@ -6,12 +6,16 @@ Shared by ``tests/api/test_openapi.py`` (a few hundred cases in every run) and
 ``benchmarks/fuzz_api.py`` (5,000 and more, with figures).
 
 Image sources are only ``data:`` URIs (sent as text or as a file part): a URL would be
-fetched, which the test does not want, and the address guard is tested elsewhere.
+fetched, which the test does not want, and the address guard is tested elsewhere. The same
+goes for the images of ``/v2`` (``BYTES`` elements in JSON are image sources); there half
+of the bodies are replaced by well-formed requests (an image, or an FP32 tensor of the
+identity network's shape), so that inference runs as often as it is refused.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +61,14 @@ SOURCES = [
 """What every ``source`` of a generated inference request is replaced by."""
 
 
+VALID_INFERENCE = {"inputs": [{"image": {"source": SOURCES[0]}}], "output_tensors": ["out"]}
+VALID_CREATE = {
+    "name": "fuzzed",
+    "framework": "onnx",
+    "preprocessing": {"inputs": [{"tensor_name": "data", "image": {"target_size": "8x8"}}]},
+}
+
+
 @dataclass
 class FuzzReport:
     """What the run sent and got: cases and statuses by operation."""
@@ -67,6 +79,22 @@ class FuzzReport:
     @property
     def total(self) -> int:
         return sum(self.cases.values())
+
+
+def _v2_body(body: dict[str, Any], pick: Callable[[], Any]) -> dict[str, Any]:
+    """A generated ``/v2`` infer body with image sources among :data:`SOURCES`, or
+    (``pick`` deciding) a well-formed request for the identity network."""
+    choice = pick()
+    if choice == "image":
+        image = {"name": "data", "shape": [1], "datatype": "BYTES", "data": [SOURCES[0]]}
+        return {"inputs": [image], "outputs": [{"name": "out"}]}
+    if choice == "tensor":
+        tensor = {"name": "data", "shape": [1, 3, 8, 8], "datatype": "FP32", "data": [0.5] * 192}
+        return {"id": "fuzz", "inputs": [tensor]}
+    for entry in body.get("inputs") or []:
+        if isinstance(entry, dict) and entry.get("datatype") == "BYTES":
+            entry["data"] = [SOURCES[3]] * len(entry["data"]) if entry.get("data") else None
+    return body
 
 
 def _replace_sources(value: Any, pick: Callable[[], str]) -> Any:
@@ -88,19 +116,42 @@ def fuzz(
     network_id: int,
     public_id: str,
     task_id: int,
+    model: bytes,
     examples: int,
     seed: int = 0,
-    on_case: Callable[[str, int], None] | None = None,
 ) -> FuzzReport:
     """Run about ``examples`` cases on each operation (valid and invalid data, half of
     them with the ids of a real network and task), raising at the first check that
-    fails."""
+    fails; then a tenth as many with a valid body on inference (a decodable image) and on
+    create (``model``, an ONNX file taking ``data`` [N, 3, H, W]), which random data
+    seldom or never is."""
     schema = schemathesis.openapi.from_asgi("/v0.7/openapi.json", app)
     report = FuzzReport()
     auth = {"X-API-KEY": api_key, "X-APP-ID": app_id}
-    real_ids = {"network_id": str(network_id), "public_id": public_id, "task_id": str(task_id)}
+    real_ids = {
+        "network_id": str(network_id),
+        "public_id": public_id,
+        "task_id": str(task_id),
+        "name": str(network_id),  # /v2/models/{name}
+        "version": "1",
+    }
+    # Schemathesis sends a binary part without a filename, which makes it a text field:
+    # the valid create sends its file itself, as clients do.
+    create_form = {
+        name: json.dumps(value) if isinstance(value, dict) else value
+        for name, value in VALID_CREATE.items()
+    }
+    valid_bodies = {
+        "/inference": ("application/json", VALID_INFERENCE, {}),
+        "/v0.7/networks": (
+            "multipart/form-data",
+            VALID_CREATE,
+            {"data": create_form, "files": {"model.onnx": ("model.onnx", model)}},
+        ),
+    }
     for result in schema.get_all_operations():
         operation = result.ok()
+        label = f"{operation.method.upper()} {operation.path}"
         path_names = {parameter.name for parameter in operation.path_parameters}
         fixed = {name: value for name, value in real_ids.items() if name in path_names}
         if operation.method.upper() == "DELETE" or operation.path.endswith("/publish"):
@@ -112,13 +163,24 @@ def fuzz(
             for ids in ({}, fixed)
             for media in media_types
         ]
-        _run(f"{operation.method.upper()} {operation.path}", strategies, examples, seed, report)
-        if on_case is not None:
-            on_case(f"{operation.method.upper()} {operation.path}", report.total)
+        _run(label, strategies, examples, seed, report)
+        for suffix, (media, body, sent) in valid_bodies.items():
+            if operation.method.upper() == "POST" and operation.path.endswith(suffix):
+                valid = operation.as_strategy(
+                    headers=auth, path_parameters=fixed, body=body, media_type=media
+                )
+                _run(label, [valid], max(3, examples // 10), seed, report, sent)
     return report
 
 
-def _run(label: str, strategies: list[Any], examples: int, seed: int, report: FuzzReport) -> None:
+def _run(
+    label: str,
+    strategies: list[Any],
+    examples: int,
+    seed: int,
+    report: FuzzReport,
+    sent: dict[str, Any] | None = None,
+) -> None:
     @hypothesis.seed(seed)
     @hypothesis.settings(
         max_examples=examples,
@@ -129,11 +191,14 @@ def _run(label: str, strategies: list[Any], examples: int, seed: int, report: Fu
     )
     @hypothesis.given(case=st.one_of(strategies), data=st.data())
     def run(case: Any, data: st.DataObject) -> None:
-        if isinstance(case.body, dict) and "inference" in case.path:
+        if isinstance(case.body, dict) and case.path.endswith("/infer"):
+            choices = st.sampled_from(["generated", "image", "tensor"])
+            case.body = _v2_body(case.body, lambda: data.draw(choices))
+        elif isinstance(case.body, dict) and case.path.endswith(("/inference", "/preprocess")):
             case.body = _replace_sources(case.body, lambda: data.draw(st.sampled_from(SOURCES)))
             if "output_tensors" in case.body and data.draw(st.booleans()):
                 case.body["output_tensors"] = ["out"]  # the identity network's output
-        response = case.call()
+        response = case.call(**(sent or {}))
         report.cases[label] += 1
         report.statuses[(label, response.status_code)] += 1
         case.validate_response(response, checks=CHECKS)

@@ -132,12 +132,21 @@ def test_versions_current_version_and_deletes(client, admin, classifier):
         ).json()["current_version_id"]
         == first["id"]
     )
+    other_spec = create_spec(client, admin, labels("a", "b", "c"), name="other")
+    foreign = create_version(client, admin, other_spec["id"], network, CLASSIFY)
+    refused = client.patch(
+        f"{SPECS}/{spec['id']}", headers=admin, json={"current_version_id": foreign["id"]}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["fields"] == {"current_version_id": "not a version of this spec"}
     nulled = client.patch(f"{SPECS}/{spec['id']}", headers=admin, json={"current_version_id": None})
     assert nulled.json()["current_version_id"] is None
 
     assert client.delete(f"{SPECS}/{spec['id']}", headers=admin).status_code == 204
     assert client.get(f"{VERSIONS}/{first['id']}", headers=admin).status_code == 404
-    assert client.get(VERSIONS, headers=admin).json()["count"] == 0
+    assert [v["id"] for v in client.get(VERSIONS, headers=admin).json()["results"]] == [
+        foreign["id"]
+    ]
 
 
 def test_deleting_a_network_deletes_its_versions_and_keeps_the_spec(client, admin, classifier):
@@ -204,6 +213,12 @@ def test_publish_then_anyone_reads_and_infers_by_slug(client, admin, other, clas
     assert client.post(publish, headers=other, json={"public_id": "x"}).status_code in (403, 404)
     assert client.post(publish, headers=admin, json={"public_id": "12"}).status_code == 400
     assert client.post(publish, headers=admin, json={"public_id": "animals"}).status_code == 200
+    second = create_spec(client, admin, labels("a", "b", "c"), name="second")
+    create_version(client, admin, second["id"], network, CLASSIFY)
+    taken = client.post(
+        f"{SPECS}/{second['id']}/publish", headers=admin, json={"public_id": "animals"}
+    )
+    assert taken.status_code == 400 and "already used" in taken.json()["error"]
 
     public = client.get(f"{API}/recognition/public/animals/", headers=other).json()
     assert public["id"] == "animals" and "current_version_id" not in public
@@ -284,6 +299,8 @@ LABEL_OUTPUT = {"labels": {"labels": labels("a", "b"), "roi": "NONE"}}
             "outputs[0]",
         ),
         ({"name": "s", "outputs": [{"text": {}}]}, "outputs[0]"),
+        ({"name": "s", "outputs": [LABEL_OUTPUT], "description": "x" * 4097}, "description"),
+        ({"name": "s", "outputs": [LABEL_OUTPUT], "metadata": {"big": "x" * 70000}}, "metadata"),
     ],
 )
 def test_each_spec_rule_is_a_400_naming_its_field(client, admin, body, field):

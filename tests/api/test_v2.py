@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.api.conftest import PREPROCESSING, Client
-from tests.builders import onnx_small_cnn
+from tests.builders import caffe_small_cnn, onnx_small_cnn
 
 LAYERS = ("prob", "conv1", "fc1")
 
@@ -253,3 +254,51 @@ def test_openapi_describes_each_front_end_in_its_own_tags(client: Client):
     assert "InferRequest" in document["components"]["schemas"]
     preprocess = document["paths"]["/v0.7/networks/{network_id}/preprocess"]["post"]
     assert "application/x-npz" in preprocess["responses"]["200"]["content"]
+
+
+def test_a_caffe_network_and_its_layers(client: Client, admin, tmp_path: Path):
+    files = caffe_small_cnn(tmp_path / "caffe", height=8, width=8)
+    created = client.post(
+        "/v0.7/networks",
+        headers=admin,
+        data={
+            "name": "caffe",
+            "framework": "nv-caffe-0.x-mod",
+            "preprocessing": json.dumps(PREPROCESSING),
+        },
+        files={name: (name, path.read_bytes()) for name, path in files.items()},
+    ).json()
+    task = client.get(f"/v0.7/tasks/{created['task_id']}", headers=admin, params={"wait": 5})
+    assert task.json()["status"] == "success", task.text
+    network = int(created["id"])
+    metadata = client.get(f"/v2/models/{network}", headers=admin).json()
+    assert metadata["platform"] == "nv-caffe-0.x-mod"
+    assert metadata["outputs"] == [{"name": "prob", "datatype": "FP32", "shape": [-1, 5]}]
+    images = [_png(6), _png(7)]
+    answer = client.post(f"/v2/models/{network}/infer", headers=admin, json=_images_body(*images))
+    assert answer.status_code == 200, answer.text
+    outputs = _outputs(answer.json())
+    for name in LAYERS:  # prob, and the layers conv1 and fc1
+        expected = np.concatenate([_v07(client, admin, network, image)[name] for image in images])
+        np.testing.assert_array_equal(outputs[name], expected)
+
+
+def _batched_items(client: Client, network: int) -> float:
+    """How many requests the network's dynamic batcher ran forward, from /metrics."""
+    text = client.get("/metrics").text
+    found = re.search(rf'^vulcain_batch_size_sum{{network="{network}"}} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_every_item_runs_through_the_dynamic_batcher(client: Client, admin, network):
+    before = _batched_items(client, network)
+    images = client.post(
+        f"/v2/models/{network}/infer", headers=admin, json=_images_body(_png(8), _png(9))
+    )
+    assert images.status_code == 200, images.text
+    assert _batched_items(client, network) == before + 2
+    tensor = {"name": "data", "shape": [3, 3, 8, 8], "datatype": "FP32", "data": [0.0] * 576}
+    tensors = client.post(f"/v2/models/{network}/infer", headers=admin, json={"inputs": [tensor]})
+    assert tensors.status_code == 200, tensors.text
+    assert tensors.json()["outputs"][0]["shape"] == [3, 5]
+    assert _batched_items(client, network) == before + 5

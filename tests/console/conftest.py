@@ -21,8 +21,10 @@ from tests.servers import VulcainServer, vulcain_server
 _SCREENSHOTS: list[Path] = []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Stopped after each module: Playwright's synchronous API runs an event loop on this
+    thread while it lives, where the next suites' ``asyncio.run`` could not start theirs."""
     require("Chromium")
     from playwright.sync_api import sync_playwright
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.builders import onnx_slow_identity
+from tests.builders import onnx_constant_outputs, onnx_slow_identity
 from tests.servers import VulcainServer, file_server
 
 pytestmark = pytest.mark.slow
@@ -460,4 +460,133 @@ def test_the_deployment_is_followed_live(browser, server, tmp_path, screenshots)
     page.screenshot(path=screenshots / "04-network-deploying-1280.png")
     expect()(deployment).to_contain_text("Deployed in", timeout=DEPLOY_TIMEOUT_MS)
     expect()(page.get_by_label("out")).to_be_checked()
+    assert page.errors == []
+
+
+def _deploy(http, name: str, files: dict[str, Path]) -> int:
+    created = http.post(
+        "/networks",
+        data={
+            "name": name,
+            "framework": "onnx",
+            "preprocessing": json.dumps(
+                {"inputs": [{"tensor_name": "data", "image": {"target_size": "16x16"}}]}
+            ),
+        },
+        files={name: path.read_bytes() for name, path in files.items()},
+    )
+    assert created.status_code == 201, created.text
+    deployed = http.get(f"/tasks/{created.json()['task_id']}", params={"wait": 60}).json()
+    assert deployed["status"] == "success", deployed
+    return int(created.json()["id"])
+
+
+def _spec_and_version(http, name: str, roi: str, labels: list[str], network: int, step: dict):
+    spec = http.post(
+        "/recognition/specs",
+        json={
+            "name": name,
+            "outputs": [
+                {
+                    "labels": {
+                        "roi": roi,
+                        "exclusive": False,
+                        "labels": [{"id": i, "name": label} for i, label in enumerate(labels)],
+                    }
+                }
+            ],
+        },
+    ).json()
+    version = http.post(
+        "/recognition/versions",
+        json={"spec_id": spec["id"], "network_id": network, "post_processings": [step]},
+    )
+    assert version.status_code == 201, version.text
+    return spec["id"]
+
+
+def test_recognition_labels_and_boxes(
+    browser, server, small_cnn, image_file, tmp_path, screenshots
+):
+    labels = ["cat", "dog", "bird", "fish", "horse"]
+    boxes = np.array([[0.1, 0.2, 0.5, 0.6], [0.4, 0.5, 0.9, 0.95]], np.float32)  # y, x, y, x
+    detector = onnx_constant_outputs(
+        tmp_path / "detector",
+        {
+            "boxes": boxes,
+            "scores": np.array([0.9, 0.7], np.float32),
+            "classes": np.array([0, 1], np.float32),
+        },
+    )
+    with server.http() as http:
+        classifier_spec = _spec_and_version(
+            http,
+            "pets",
+            "NONE",
+            labels,
+            _deploy(http, "pets cnn", small_cnn),
+            {"classification": {"output_tensor": "prob", "thresholds": [0.3] * 5}},
+        )
+        detector_spec = _spec_and_version(
+            http,
+            "pets in boxes",
+            "BBOX",
+            ["cat", "dog"],
+            _deploy(http, "pets detector", detector),
+            {
+                "detection": {
+                    "direct_output": {
+                        "boxes_tensor": "boxes",
+                        "scores_tensor": "scores",
+                        "classes_tensor": "classes",
+                    }
+                }
+            },
+        )
+
+    page = open_page(browser, server)
+    sign_in(page, server)
+    page.get_by_role("link", name="Recognition").click()
+    page.get_by_role("link", name="pets", exact=True).click()
+    expect()(page).to_have_url(re.compile(rf"#/recognition/specs/{classifier_spec}$"))
+    expect()(page.get_by_role("heading", name="Versions")).to_be_visible()
+    page.get_by_label("Image file").set_input_files(str(image_file))
+    page.get_by_role("button", name="Recognise").click()
+    result = page.get_by_test_id("recognition-result")
+    expect()(result).to_contain_text("Result of task", timeout=60_000)
+    task_id = int(re.search(r"Result of task (\d+)", result.inner_text()).group(1))
+    with server.http() as http:
+        [output] = http.get(f"/tasks/{task_id}").json()["data"]["outputs"]
+    hypotheses = output["labels"]["predicted"] + output["labels"]["discarded"]
+    best = max(hypotheses, key=lambda hypothesis: hypothesis["score"])
+    table = "predicted" if best in output["labels"]["predicted"] else "discarded"
+    first = result.get_by_test_id(table).locator("tbody tr").first
+    assert first.locator("td.label").inner_text() == best["label_name"]
+    assert float(first.locator("td.score").inner_text()) == pytest.approx(best["score"], rel=1e-5)
+    page.screenshot(path=screenshots / "11-recognition-labels-1280.png", full_page=True)
+
+    # The version gives the network's prob its labels: its top-k shows them beside the indices.
+    page.get_by_role("link", name="pets cnn").click()
+    page.get_by_label("Image file").set_input_files(str(image_file))
+    page.get_by_role("button", name="Run").click()
+    topk = page.get_by_test_id("result").get_by_test_id("topk")
+    expect()(topk).to_be_visible(timeout=60_000)
+    first = topk.locator("tbody tr").first
+    index = int(first.locator("td.index").inner_text())
+    assert first.locator("td.label").inner_text() == labels[index]
+
+    # Boxes are drawn on the image, where the API places them.
+    page.goto(server.url + f"/#/recognition/specs/{detector_spec}")
+    page.get_by_label("Image file").set_input_files(str(image_file))
+    page.get_by_role("button", name="Recognise").click()
+    expect()(result.get_by_test_id("predicted").locator("tbody tr")).to_have_count(2)
+    frame = page.get_by_test_id("image-frame")
+    drawn = frame.locator(".found")
+    expect()(drawn).to_have_count(2)
+    expect()(drawn.first).to_contain_text("cat 0.90")
+    outer = frame.bounding_box()
+    cat = drawn.first.bounding_box()
+    assert (cat["x"] - outer["x"]) / outer["width"] == pytest.approx(0.2, abs=0.02)
+    assert (cat["y"] - outer["y"]) / outer["height"] == pytest.approx(0.1, abs=0.02)
+    page.screenshot(path=screenshots / "12-recognition-boxes-1280.png", full_page=True)
     assert page.errors == []

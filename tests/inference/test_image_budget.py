@@ -84,3 +84,28 @@ def test_closing_interrupts_a_preparation_in_progress(tmp_path, network):
     assert not closing.is_alive(), "close() waited for the polygon to be filled"
     with pytest.raises(ShuttingDown):
         costly.result(timeout=0)
+
+
+def test_a_burst_for_one_network_does_not_hold_another_behind_it(tmp_path):
+    files = builders.onnx_identity(tmp_path / "m")
+    preprocessing = {"inputs": [{"tensor_name": "data", "image": image_spec()}]}
+    busy, blobs = make_network(files, "onnx", preprocessing, network_id=1)
+    other, _ = make_network(files, "onnx", preprocessing, network_id=2)
+    served = engine(tmp_path, blobs, max_polygon_points=4000)
+    finished: list[str] = []
+    try:
+        served.infer(other, request(png(sample_image()), outputs=["out"]))  # loaded
+        served.infer(busy, request(png(sample_image()), outputs=["out"]))
+        costly = request(png(sample_image(1500, 1500)), outputs=["out"], polygon=many_sided(3000))
+        burst = [served.submit(busy, costly) for _ in range(6)]
+        for index, future in enumerate(burst):
+            future.add_done_callback(lambda _, index=index: finished.append(f"busy-{index}"))
+        # One preparation thread, taken by the burst's first request: the other network's
+        # request is next, not seventh.
+        alone = served.submit(other, request(png(sample_image()), outputs=["out"]))
+        alone.add_done_callback(lambda _: finished.append("other"))
+        for future in [*burst, alone]:
+            future.result(timeout=300)
+    finally:
+        served.close()
+    assert finished.index("other") <= 2, finished

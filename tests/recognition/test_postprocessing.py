@@ -133,3 +133,21 @@ def test_yolo_decoding_against_the_definition(channels_first):
                 index += 1
     with pytest.raises(VulcainError, match="grid"):
         detection.yolo(np.zeros((1, 2, 3, 13)), anchors, labels, "y")
+
+
+def test_per_box_with_a_box_per_label_and_thresholds_chosen_before_copying():
+    boxes = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)  # (N=2, L=3, 4)
+    scores = np.array([[0.9, 0.2, 0.6], [0.1, 0.7, 0.3]])
+    every = per_box(boxes, scores, exclusive=False)
+    assert every.regions.tolist() == [0, 1, 2, 3, 4, 5]  # each label's box is its own
+    np.testing.assert_array_equal(every.boxes[4], boxes[1, 1])
+    kept = per_box(boxes, scores, exclusive=False, thresholds=np.array([0.5, 0.5, 0.5]))
+    assert list(zip(kept.regions.tolist(), kept.scores.tolist(), strict=True)) == [
+        (0, 0.9),
+        (2, 0.6),
+        (4, 0.7),
+    ]
+    np.testing.assert_array_equal(kept.boxes[1], boxes[0, 2])
+    best = per_box(boxes, scores, exclusive=True, thresholds=np.array([0.95, 0.5, 0.5]))
+    assert best.labels.tolist() == [1] and best.scores.tolist() == [0.7]  # box 0's 0.9 < 0.95
+    np.testing.assert_array_equal(best.boxes[0], boxes[1, 1])

@@ -42,7 +42,10 @@ def request_body(model: type[BaseModel], *, files: bool = False) -> dict[str, An
         form["additionalProperties"] = {
             "type": "string",
             "format": "binary",
-            "description": "a network file, the part named by its file name",
+            "description": (
+                "a network file: a part named by its file name, sent as a file (with a "
+                "filename in its Content-Disposition, as curl -F name=@path does)"
+            ),
         }
     else:
         form["additionalProperties"] = False
@@ -104,6 +107,7 @@ _ERRORS = {
     408: "The request body stopped arriving (VULCAIN_BODY_READ_TIMEOUT_SECONDS)",
     413: "The body, or an image in it, is larger than allowed",
     415: "The content type is none of JSON, multipart/form-data, form-urlencoded",
+    429: "Too many requests of this account held at once",
 }
 
 

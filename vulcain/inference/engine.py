@@ -5,7 +5,8 @@ is described by a :class:`~vulcain.inference.network_spec.NetworkSpec`; the engi
 files out in a folder, loads the runtime once and keeps it in a bounded cache shared by
 every caller.
 
-A request crosses two threads here: one of the preparation threads decodes and
+A request crosses two threads here: one of the preparation threads (shared by every
+network, which take their turns: :mod:`vulcain.inference.fair_queue`) decodes and
 preprocesses its images, then the model's batcher thread runs it forward, alone or with
 others, and completes its future. The checks of what a request may ask (how many inputs,
 which output names) belong to the caller, which knows the deployed network; an unknown
@@ -22,7 +23,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import SimpleQueue
 
 import cv2
 import numpy as np
@@ -33,6 +33,7 @@ from vulcain.inference._model_cache import LoadedModel, ModelCache
 from vulcain.inference.acceleration import OFF, Acceleration, accelerate, reference_spec
 from vulcain.inference.batching import BatchItem, batch_axes
 from vulcain.inference.budget import ImageBudget, ShuttingDown
+from vulcain.inference.fair_queue import FairQueue
 from vulcain.inference.framing import Framing, framing
 from vulcain.inference.network_spec import NetworkSpec
 from vulcain.inference.preparation import (
@@ -131,10 +132,11 @@ class Engine:
             metrics=metrics,
             converted=settings.accelerate != OFF,
         )
-        # Requests wait for a preparation thread in a plain queue: each already carries
-        # the future its batch item completes, so an executor's own future and work item
-        # per request would be pure overhead.
-        self._requests: SimpleQueue[_Request | None] = SimpleQueue()
+        # Requests wait for a preparation thread in a queue served in turn by network (a
+        # burst for one network holds no other behind it); each already carries the
+        # future its batch item completes, so an executor's own future and work item per
+        # request would be pure overhead.
+        self._requests: FairQueue[_Request] = FairQueue()
         self._closed = False
         self._stopping = threading.Event()
         """Set by :meth:`close`: preparations in progress stop at their next check."""
@@ -228,7 +230,7 @@ class Engine:
         result: Future[Outputs] = Future()
         if progress is not None:
             progress(self._requests.empty())
-        self._requests.put((network, request, progress, result, framed))
+        self._requests.put(network.id, (network, request, progress, result, framed))
         return result
 
     def _prepare_loop(self) -> None:
@@ -326,7 +328,7 @@ class Engine:
         self._closed = True
         self._stopping.set()
         for _ in self._preparers:
-            self._requests.put(None)
+            self._requests.stop()
         for thread in self._preparers:
             thread.join()
         self._models.clear(dropping=ShuttingDown("the engine stopped before this request"))

@@ -64,8 +64,8 @@ def make_plan(
     show_discarded: bool,
     max_predictions: int,
 ) -> RecognitionPlan:
-    """The plan of a version (whose post-processings are filled and checked against the
-    spec's outputs when it was created)."""
+    """The plan of a version (whose post-processings were checked against the spec's
+    outputs when it was created); thresholds left out get their defaults."""
     return RecognitionPlan(
         outputs=[
             PlannedOutput(
@@ -73,7 +73,7 @@ def make_plan(
                 label_names=[label.name for label in output.labels.labels],
                 roi=output.labels.roi,
                 exclusive=output.labels.exclusive,
-                post_processing=step,
+                post_processing=filled(step, len(output.labels.labels)),
             )
             for output, step in zip(outputs, post_processings, strict=True)
         ],

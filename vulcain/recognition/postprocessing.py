@@ -52,16 +52,34 @@ def classification(tensor: np.ndarray, label_count: int, name: str) -> Hypothese
     return Hypotheses(np.arange(label_count), scores)
 
 
-def per_box(boxes: np.ndarray, scores: np.ndarray, exclusive: bool) -> Hypotheses:
-    """Hypotheses of ``(N, 4)`` boxes scored ``(N, L)``: each box's best label when
-    ``exclusive``, else one hypothesis per (box, label)."""
+def per_box(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    exclusive: bool,
+    thresholds: np.ndarray | None = None,
+) -> Hypotheses:
+    """Hypotheses of ``(N, 4)`` boxes (or one box per label, ``(N, L, 4)``) scored
+    ``(N, L)``: each box's best label when ``exclusive``, else one hypothesis per (box,
+    label). With ``thresholds``, only those reaching their label's threshold, chosen on the
+    score matrix before any box is copied (most candidates of a detector are not)."""
     count, labels = scores.shape
     if exclusive:
-        best = np.argmax(scores, axis=1) if labels else np.zeros(count, dtype=np.intp)
-        rows = np.arange(count)
-        return Hypotheses(best, scores[rows, best].astype(np.float64), boxes, rows)
-    regions, label = np.divmod(np.arange(count * labels), labels)
-    return Hypotheses(label, scores.reshape(-1).astype(np.float64), boxes[regions], regions)
+        label = np.argmax(scores, axis=1)
+        regions = np.arange(count)
+        best = scores[regions, label]
+        if thresholds is not None:
+            regions = np.flatnonzero(best >= thresholds[label])
+            label, best = label[regions], best[regions]
+    elif thresholds is not None:
+        regions, label = np.nonzero(scores >= thresholds)
+        best = scores[regions, label]
+    else:
+        regions, label = np.divmod(np.arange(count * labels), labels)
+        best = scores.reshape(-1)
+    chosen = boxes[regions, label] if boxes.ndim == 3 else boxes[regions]
+    if boxes.ndim == 3:  # each label's box is a box of its own
+        regions = regions * labels + label
+    return Hypotheses(label, best.astype(np.float64), chosen, regions)
 
 
 def above(hypotheses: Hypotheses, thresholds: np.ndarray) -> Hypotheses:
@@ -112,10 +130,11 @@ def _nms(ranked: Hypotheses, iou_threshold: float) -> np.ndarray:
     # OpenCV sorts by these float32 scores; ties keep no particular order, so the rank
     # breaks them (a later row never outranks an earlier one).
     keys = np.arange(ranked.scores.size, 0, -1, dtype=np.float32)
+    # OpenCV reads arrays where its stubs say sequences (lists would cost a copy per box).
     kept = cv2.dnn.NMSBoxesBatched(
-        rects,  # type: ignore[arg-type]  # OpenCV reads arrays where its stubs say sequences
-        keys,  # type: ignore[arg-type]  # an array too, as above
-        ranked.labels.astype(np.int32),  # type: ignore[arg-type]  # an array too, as above
+        rects,  # type: ignore[arg-type]  # an (N, 4) float64 array of x, y, w, h
+        keys,  # type: ignore[arg-type]  # an (N,) float32 array
+        ranked.labels.astype(np.int32),  # type: ignore[arg-type]  # an (N,) int32 array
         0.0,
         float(iou_threshold),
     )

@@ -51,9 +51,8 @@ def _output(
             hypotheses, thresholds, plan.max_predictions, plan.show_discarded
         )
     else:
-        hypotheses = _candidates(output, tensors, framing)
-        if not plan.show_discarded:
-            hypotheses = above(hypotheses, thresholds)
+        minimum = None if plan.show_discarded else thresholds
+        hypotheses = _candidates(output, tensors, framing, minimum)
         assert step.detection is not None
         kept = suppress(hypotheses, step.detection.nms_threshold, plan.max_predictions)
         assert kept.boxes is not None
@@ -72,9 +71,13 @@ def _output(
 
 
 def _candidates(
-    output: PlannedOutput, tensors: Mapping[str, np.ndarray], framing: Framing
+    output: PlannedOutput,
+    tensors: Mapping[str, np.ndarray],
+    framing: Framing,
+    thresholds: np.ndarray | None,
 ) -> Hypotheses:
-    """Every candidate (label, score, box) of a detection, boxes relative to the input."""
+    """The candidates (label, score, box) of a detection, boxes relative to the input:
+    every one, or those reaching ``thresholds``."""
     step = output.post_processing.detection
     assert step is not None
     label_count = len(output.label_ids)
@@ -91,7 +94,7 @@ def _candidates(
             np.asarray(output.label_ids, dtype=np.int64),
             names,
         )
-        return proper_boxes(found)
+        return proper_boxes(found if thresholds is None else above(found, thresholds))
     if step.anchored_output is not None:
         anchored = step.anchored_output
         names = (anchored.anchors_tensor, anchored.offsets_tensor, anchored.scores_tensor)
@@ -107,7 +110,7 @@ def _candidates(
         assert step.yolo_output is not None
         name = step.yolo_output.output_tensor
         boxes, scores = decode.yolo(tensors[name], step.yolo_output.anchors, label_count, name)
-    return proper_boxes(per_box(boxes, scores, output.exclusive))
+    return proper_boxes(per_box(boxes, scores, output.exclusive, thresholds))
 
 
 def _region_ids(predicted: Hypotheses, discarded: Hypotheses) -> list[int]:

@@ -121,7 +121,7 @@ class Services:
             catalog,
         )
         self.direct = DirectInference(catalog, self.engine, settings.fetch_max_bytes)
-        self.recognition = RecognitionService(self.db, self.networks)
+        self.recognition = RecognitionService(settings, self.db, self.networks)
         self.tasks = TaskService(settings, self.db, self.events, self.live)
         self._purge = PurgeLoop(self.db, settings)
         self._resubmit = (

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.db.models import RecognitionSpecRow, RecognitionVersionRow, utcnow
 from vulcain.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -27,6 +28,7 @@ from vulcain.recognition.schemas import (
     VersionCreate,
 )
 from vulcain.schemas import Account, InferenceRequest
+from vulcain.services._network_fields import check_description, check_metadata
 from vulcain.services._network_rows import find_network
 from vulcain.services._recognition_rows import (
     find_spec,
@@ -40,15 +42,24 @@ from vulcain.services.networks import NetworkService
 from vulcain.services.pages import check_page
 from vulcain.services.publishing import PUBLIC_ID
 
+SPEC = "a recognition spec"
+
 
 class RecognitionService:
     """Every operation on recognition specs and versions. A spec ``ref`` is an ``int`` for
     one of the caller's specs or a ``str`` for a published spec's slug; what the caller
     may not see is :class:`vulcain.errors.NotFound`."""
 
-    def __init__(self, db: Database, networks: NetworkService) -> None:
+    def __init__(self, settings: Settings, db: Database, networks: NetworkService) -> None:
+        self._settings = settings
         self._db = db
         self._networks = networks
+
+    def _check_fields(self, description: str | None, metadata: dict[str, Any] | None) -> None:
+        if description is not None:
+            check_description(self._settings, description, SPEC)
+        if metadata is not None:
+            check_metadata(self._settings, metadata, SPEC)
 
     # ------------------------------------------------------------------ specs
 
@@ -60,6 +71,7 @@ class RecognitionService:
                 fields={"current_version_id": "not accepted on create"},
             )
         _check_name(body.name)
+        self._check_fields(body.description, body.metadata)
         with self._db.session() as session:
             row = RecognitionSpecRow(
                 account_id=account.id,
@@ -107,8 +119,9 @@ class RecognitionService:
     ) -> Spec | PublicSpec:
         """Change name, description, metadata or ``current_version_id`` (null, or one of
         the spec's versions). A published spec: its owner or an admin."""
-        if "name" in changes:
+        if changes.get("name") is not None:
             _check_name(changes["name"])
+        self._check_fields(changes.get("description"), changes.get("metadata"))
         with self._db.session() as session:
             row = find_spec(session, account, ref)
             _check_may_change(account, row, "edit")

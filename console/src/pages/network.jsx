@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, followTask } from '../api.js';
 import { age, duration, localTime } from '../format.js';
+import { labelsByTensor } from '../labels.js';
 import { ErrorBox, FieldError, Status } from './common.jsx';
 import { TryImage } from './try-image.jsx';
 
@@ -230,6 +231,7 @@ export function NetworkPage({ netRef }) {
   const [error, setError] = useState(null);
   const [deployment, setDeployment] = useState(null);
   const [deploymentError, setDeploymentError] = useState(null);
+  const [labels, setLabels] = useState({});
 
   useEffect(() => {
     let stopped = false;
@@ -237,6 +239,11 @@ export function NetworkPage({ netRef }) {
       (found) => {
         if (stopped) return;
         setNetwork(found);
+        if (netRef.id)
+          labelsByTensor(found.id).then(
+            (known) => !stopped && setLabels(known),
+            () => {},
+          );
         const v2Name = netRef.id || netRef.publicId;
         followDeployment(found, v2Name, setDeployment, () => stopped).catch(
           (failure) => !stopped && setDeploymentError(failure),
@@ -281,7 +288,7 @@ export function NetworkPage({ netRef }) {
       {network.description && <p>{network.description}</p>}
       <Deployment state={deployment} error={deploymentError} />
       {deployment && deployment.status === 'success' && (
-        <TryImage network={network} path={path} outputs={deployment.outputs} />
+        <TryImage network={network} path={path} outputs={deployment.outputs} labels={labels} />
       )}
       <details>
         <summary>Details</summary>

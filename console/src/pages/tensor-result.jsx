@@ -27,7 +27,7 @@ export function TopK({ data, k, labels, caption }) {
           <tr key={entry.index}>
             <td>{rank + 1}</td>
             <td class="index">{entry.index}</td>
-            {labels && <td>{labels[entry.index] ?? ''}</td>}
+            {labels && <td class="label">{labels[entry.index] ?? ''}</td>}
             <td class="value">
               <span
                 class="bar"

@@ -132,7 +132,11 @@ _TENSOR_FILES: dict[int | str, dict[str, Any]] = {
         "(the one tensor), a successful inference task answers its tensors as that NumPy "
         "file; otherwise, and for a task that is pending or failed, the JSON task object.",
         "content": {NPZ: _BINARY, NPY: _BINARY},
-    }
+    },
+    429: {
+        "description": "With wait: the account already holds as many waiting requests as it "
+        "may (VULCAIN_TASK_WAITS_PER_ACCOUNT); nothing was done"
+    },
 }
 Wait = Annotated[float | None, Query(ge=0, description=WAIT_INFERENCE)]
 _INFERENCE_ANSWER = "``{task_id}``; with ``wait``, the task object (finished or still pending)"
