@@ -164,8 +164,8 @@ class TaskWrites:
 
 
 def add_deploy_task(session: Session, account_id: int) -> TaskRow:
-    """A new pending deployment task (flushed: its id is set); the caller names it and
-    sets its ``network_id`` once the network row exists."""
+    """A new pending deployment task (flushed: its id is set, for the network row to
+    refer to); :func:`attach_deploy_task` ties it to that row once it exists."""
     task = TaskRow(
         account_id=account_id,
         kind=TaskKind.DEPLOY,
@@ -175,6 +175,12 @@ def add_deploy_task(session: Session, account_id: int) -> TaskRow:
     session.add(task)
     session.flush()
     return task
+
+
+def attach_deploy_task(task: TaskRow, network_id: int) -> None:
+    """The deployment task of network ``network_id``, named after it."""
+    task.network_id = network_id
+    task.name = f"deploy network {network_id}"
 
 
 def finish_task(

@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 from vulcain.config import Settings
 from vulcain.db.database import Database
 from vulcain.db.models import NetworkFileRow, NetworkRow, utcnow
-from vulcain.db.task_writes import NewInference, add_deploy_task, fail_network_tasks
+from vulcain.db.task_writes import (
+    NewInference,
+    add_deploy_task,
+    attach_deploy_task,
+    fail_network_tasks,
+)
 from vulcain.errors import BadRequest, Forbidden, NotFound
 from vulcain.inference.engine import Engine
 from vulcain.recognition.plan import RecognitionPlan
@@ -143,8 +148,7 @@ class NetworkService:
         )
         session.add(row)
         session.flush()
-        task.network_id = row.id
-        task.name = f"deploy network {row.id}"
+        attach_deploy_task(task, row.id)
         return row
 
     def list(
