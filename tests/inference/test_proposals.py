@@ -18,8 +18,8 @@ from tests.inference.test_engine import (
     request,
     sample_image,
 )
+from tests.settings import engine_settings
 from vulcain.inference.engine import Engine
-from vulcain.inference.settings import EngineSettings
 
 __all__ = ["engine_for"]  # the fixture, shared with test_engine
 
@@ -125,7 +125,7 @@ def test_a_proposal_network_runs_its_requests_alone(tmp_path: Path) -> None:
         "nv-caffe-0.x-mod",
         {"inputs": [{"tensor_name": "data", "image": spec}], "batched_output": True},
     )
-    settings = EngineSettings(tmp_path / "engine", max_batch_size=8, max_queue_delay_ms=50)
+    settings = engine_settings(tmp_path, max_batch_size=8, max_queue_delay_ms=50)
     engine = Engine(settings, blobs.__getitem__)
     try:
         assert engine.deploy(network).unbatched_outputs == ["proposal"]
