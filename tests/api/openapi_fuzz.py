@@ -62,6 +62,10 @@ SOURCES = [
 
 
 VALID_INFERENCE = {"inputs": [{"image": {"source": SOURCES[0]}}], "output_tensors": ["out"]}
+VALID_V2_INFER = {
+    "inputs": [{"name": "data", "shape": [1, 3, 8, 8], "datatype": "FP32", "data": [0.5] * 192}]
+}
+"""A /v2 request the identity network answers: generated bodies seldom are one."""
 VALID_CREATE = {
     "name": "fuzzed",
     "framework": "onnx",
@@ -146,6 +150,7 @@ def fuzz(
     }
     valid_bodies = {
         "/inference": ("application/json", VALID_INFERENCE, {}),
+        "/infer": ("application/json", VALID_V2_INFER, {}),
         "/v0.7/networks": (
             "multipart/form-data",
             VALID_CREATE,
