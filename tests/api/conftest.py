@@ -65,6 +65,34 @@ class Client:
         return self.request("PUT", url, **kwargs)
 
 
+def deploy(
+    client: Client,
+    headers: dict[str, str],
+    files: dict[str, Path],
+    *,
+    name: str = "net",
+    framework: str = "onnx",
+    preprocessing: dict[str, Any] | None = None,
+) -> int:
+    """Create a network from ``files`` (upload name to path) and wait for its deployment to
+    succeed; its id."""
+    created = client.post(
+        "/v0.7/networks",
+        headers=headers,
+        data={
+            "name": name,
+            "framework": framework,
+            "preprocessing": json.dumps(preprocessing or PREPROCESSING),
+        },
+        files={upload: (upload, path.read_bytes()) for upload, path in files.items()},
+    )
+    assert created.status_code == 201, created.text
+    network = created.json()
+    task = client.get(f"/v0.7/tasks/{network['task_id']}?wait=5", headers=headers).json()
+    assert task["status"] == "success", task
+    return int(network["id"])
+
+
 @pytest.fixture
 def api_settings(tmp_path: Path) -> Settings:
     return Settings(

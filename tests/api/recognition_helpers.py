@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import cv2
 import numpy as np
 
 from tests.api.conftest import Client
+from tests.api.conftest import deploy as deploy_network
 
 API = "/v0.7"
 SIDE = 16
@@ -42,22 +42,8 @@ def deploy(
     name: str = "net",
     prep: dict[str, Any] | None = None,
 ) -> int:
-    """Create an ONNX network and wait for its deployment; its id."""
-    created = client.post(
-        f"{API}/networks",
-        headers=headers,
-        data={
-            "name": name,
-            "framework": "onnx",
-            "preprocessing": json.dumps(prep or preprocessing()),
-        },
-        files={"model.onnx": ("model.onnx", files["model.onnx"].read_bytes())},
-    )
-    assert created.status_code == 201, created.text
-    network = created.json()
-    task = client.get(f"{API}/tasks/{network['task_id']}?wait=5", headers=headers).json()
-    assert task["status"] == "success", task
-    return int(network["id"])
+    """Create an ONNX network with this module's preprocessing and wait for its deployment."""
+    return deploy_network(client, headers, files, name=name, preprocessing=prep or preprocessing())
 
 
 def labels(*names: str, first_id: int = 0) -> list[dict[str, Any]]:

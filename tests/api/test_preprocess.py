@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.api.conftest import Client
+from tests.api.conftest import Client, deploy
 
 PREPROCESSING = {
     "inputs": [
@@ -43,15 +42,7 @@ def _body(image: bytes, outputs: tuple[str, ...] = ("out",)) -> dict:
 
 @pytest.fixture
 def network(client: Client, admin, onnx_files) -> int:
-    created = client.post(
-        "/v0.7/networks",
-        headers=admin,
-        data={"name": "dry", "framework": "onnx", "preprocessing": json.dumps(PREPROCESSING)},
-        files={"model.onnx": ("model.onnx", onnx_files["model.onnx"].read_bytes())},
-    ).json()
-    task = client.get(f"/v0.7/tasks/{created['task_id']}", headers=admin, params={"wait": 5})
-    assert task.json()["status"] == "success", task.text
-    return int(created["id"])
+    return deploy(client, admin, onnx_files, name="dry", preprocessing=PREPROCESSING)
 
 
 def _inferred(client: Client, headers: dict, network: int, body: dict) -> np.ndarray:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.api.conftest import PREPROCESSING, Client
+from tests.api.conftest import Client, deploy
 from tests.builders import onnx_small_cnn
 from vulcain.tasks.results import decode_tensors, encode_tensors
 
@@ -27,15 +26,7 @@ def cnn_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def network(client: Client, admin, cnn_files) -> int:
-    created = client.post(
-        "/v0.7/networks",
-        headers=admin,
-        data={"name": "cnn", "framework": "onnx", "preprocessing": json.dumps(PREPROCESSING)},
-        files={"model.onnx": ("model.onnx", cnn_files["model.onnx"].read_bytes())},
-    ).json()
-    task = client.get(f"/v0.7/tasks/{created['task_id']}", headers=admin, params={"wait": 5})
-    assert task.json()["status"] == "success", task.text
-    return int(created["id"])
+    return deploy(client, admin, cnn_files, name="cnn")
 
 
 def _body(*outputs: str, image: bytes | None = None) -> dict:

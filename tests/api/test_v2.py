@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.api.conftest import PREPROCESSING, Client
+from tests.api.conftest import Client, deploy
 from tests.builders import caffe_small_cnn, onnx_small_cnn
 
 LAYERS = ("prob", "conv1", "fc1")
@@ -28,15 +28,7 @@ def cnn_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def network(client: Client, admin, cnn_files) -> int:
-    created = client.post(
-        "/v0.7/networks",
-        headers=admin,
-        data={"name": "cnn", "framework": "onnx", "preprocessing": json.dumps(PREPROCESSING)},
-        files={"model.onnx": ("model.onnx", cnn_files["model.onnx"].read_bytes())},
-    ).json()
-    task = client.get(f"/v0.7/tasks/{created['task_id']}", headers=admin, params={"wait": 5})
-    assert task.json()["status"] == "success", task.text
-    return int(created["id"])
+    return deploy(client, admin, cnn_files, name="cnn")
 
 
 def _png(seed: int) -> bytes:
@@ -258,19 +250,7 @@ def test_openapi_describes_each_front_end_in_its_own_tags(client: Client):
 
 def test_a_caffe_network_and_its_layers(client: Client, admin, tmp_path: Path):
     files = caffe_small_cnn(tmp_path / "caffe", height=8, width=8)
-    created = client.post(
-        "/v0.7/networks",
-        headers=admin,
-        data={
-            "name": "caffe",
-            "framework": "nv-caffe-0.x-mod",
-            "preprocessing": json.dumps(PREPROCESSING),
-        },
-        files={name: (name, path.read_bytes()) for name, path in files.items()},
-    ).json()
-    task = client.get(f"/v0.7/tasks/{created['task_id']}", headers=admin, params={"wait": 5})
-    assert task.json()["status"] == "success", task.text
-    network = int(created["id"])
+    network = deploy(client, admin, files, name="caffe", framework="nv-caffe-0.x-mod")
     metadata = client.get(f"/v2/models/{network}", headers=admin).json()
     assert metadata["platform"] == "nv-caffe-0.x-mod"
     assert metadata["outputs"] == [{"name": "prob", "datatype": "FP32", "shape": [-1, 5]}]
