@@ -293,13 +293,13 @@ class SilentTcpProxy:
     :meth:`silence`, what the upstream server sends is held back, as from a server that
     stopped answering on open connections (a broker restarting, blocking publishers)."""
 
-    def __init__(self, upstream: str) -> None:
-        host, _, port = upstream.rpartition(":")
-        self._upstream = (host, int(port))
+    def __init__(self, upstream: str, port: int = 0) -> None:
+        host, _, upstream_port = upstream.rpartition(":")
+        self._upstream = (host, int(upstream_port))
         self._silent = threading.Event()
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server(("127.0.0.1", port))
         self._listener.settimeout(0.2)
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -334,8 +334,9 @@ class SilentTcpProxy:
 
 
 @contextmanager
-def silent_tcp_proxy(upstream: str) -> Iterator[SilentTcpProxy]:
-    proxy = SilentTcpProxy(upstream)
+def silent_tcp_proxy(upstream: str, port: int = 0) -> Iterator[SilentTcpProxy]:
+    """A :class:`SilentTcpProxy` listening on ``port`` (0: any free one)."""
+    proxy = SilentTcpProxy(upstream, port)
     try:
         yield proxy
     finally:

@@ -118,6 +118,17 @@ class Deployment:
             f"===== {p.name} {p.log_path}\n{p.log()[-6000:]}" for p in self.replicas + self.workers
         )
 
+    def lines_about(self, words: list[str]) -> str:
+        """Every log line, of every process, holding one of ``words`` (such as a task's
+        ``task_id=33``, or ``published``): what a failure needs, where :meth:`logs` only
+        keeps each log's end."""
+        return "\n".join(
+            f"{p.name}: {line}"
+            for p in self.replicas + self.workers
+            for line in p.log().splitlines()
+            if any(word in line for word in words)
+        )
+
     def close(self) -> None:
         for process in self.replicas + self.workers:
             process.stop()

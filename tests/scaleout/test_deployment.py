@@ -137,7 +137,10 @@ def _run_all(deployment: Deployment, task_ids: list[int], pixels: np.ndarray) ->
     with deployment.http(1) as replica_b:
         tasks = [wait_task(replica_b, task_id, timeout=120) for task_id in task_ids]
     failed = [task for task in tasks if task["status"] != "success"]
-    assert not failed, (failed, deployment.logs())
+    about = ["published", "broker", "prefetch"]
+    for task in failed:
+        about += [f"task_id={task['id']} ", f"task {task['id']} ", f"run_task[{task['id']}."]
+    assert not failed, f"{failed}\n{deployment.lines_about(about)}"
     for task in tasks:
         assert task["data"]["tensors"][0]["data"] == _expected(pixels)
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from kombu import Connection
+from kombu.exceptions import OperationalError
 from sqlalchemy import select, update
 
 from tests.external import RABBITMQ
@@ -213,6 +214,33 @@ def test_a_publish_the_broker_never_confirms_fails_and_frees_the_resubmit_lock(
     assert ResubmitLoop(broker_services.db, broker_services.queue, lambda: 0, 60).run_once() >= 1
     published = [json.loads(message.body)[0] for message in _drain(broker_settings)]
     assert [network.task_id] in published
+
+
+def test_a_task_whose_publish_failed_is_published_again_even_behind_a_backlog(
+    broker_services, broker_settings, identity_model
+):
+    account = broker_services.accounts.create("unreachable")[0]
+    create_identity(broker_services, account, identity_model)
+    assert broker_services.queue.backlog() == 1  # another task the workers have yet to take
+    port = free_port()
+    vhost = broker_settings.broker_url.rsplit("/", 1)[1]
+    queue = CeleryQueue(
+        broker_settings.model_copy(
+            update={"broker_url": f"amqp://guest:guest@127.0.0.1:{port}/{vhost}"}
+        )
+    )
+    try:
+        with pytest.raises(OperationalError):
+            queue.submit(424242)  # nothing listens there: the broker is unreachable
+        assert queue.unpublished() == [424242]
+        with silent_tcp_proxy(RABBITMQ, port):  # the broker is back
+            loop = ResubmitLoop(broker_services.db, queue, broker_services.queue.backlog, 60)
+            assert loop.run_once() == 1
+        assert queue.unpublished() == []
+    finally:
+        queue.close()
+    published = [json.loads(message.body)[0] for message in _drain(broker_settings)]
+    assert [424242] in published
 
 
 def _raised(call) -> object:

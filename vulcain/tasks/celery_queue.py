@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 
 from vulcain.config import Settings
 from vulcain.tasks.celery_app import RUN_TASK, create_celery
@@ -38,20 +40,38 @@ class CeleryQueue(TaskQueue):
     def __init__(self, settings: Settings) -> None:
         self.name = settings.task_queue
         self.app = create_celery(settings)
+        self._unpublished: set[int] = set()
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         pass
 
     def submit(self, task_id: int, work: InferenceWork | None = None) -> None:
-        self.app.send_task(
-            RUN_TASK,
-            args=[task_id],
-            queue=self.name,
-            retry=True,
-            retry_policy=PUBLISH_RETRY_POLICY,
-            timeout=PUBLISH_TIMEOUT_S,
-            confirm_timeout=PUBLISH_TIMEOUT_S,
-        )
+        """Publish ``task_id``; when that fails, the id is kept in :meth:`unpublished`
+        until a later submit of it succeeds."""
+        try:
+            self.app.send_task(
+                RUN_TASK,
+                args=[task_id],
+                # The message's id names the task, so the worker's log lines about it
+                # ("Task vulcain.run_task[33.5f0c...] received") do too.
+                task_id=f"{task_id}.{uuid.uuid4().hex}",
+                queue=self.name,
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+                timeout=PUBLISH_TIMEOUT_S,
+                confirm_timeout=PUBLISH_TIMEOUT_S,
+            )
+        except BaseException:
+            with self._lock:
+                self._unpublished.add(task_id)
+            raise
+        with self._lock:
+            self._unpublished.discard(task_id)
+
+    def unpublished(self) -> list[int]:
+        with self._lock:
+            return sorted(self._unpublished)
 
     def backlog(self) -> int | None:
         """Messages waiting in the broker queue (not counting those a worker holds), or

@@ -69,7 +69,7 @@ def resubmit_stale(
         for task_id in stale:
             queue.submit(task_id)
     if stale:
-        log.warning("published again %d tasks pending for too long", len(stale))
+        log.warning("published again %d tasks pending for too long: %s", len(stale), stale)
     return stale
 
 
@@ -129,10 +129,15 @@ class PurgeLoop(_Periodic):
 
 
 class ResubmitLoop(_Periodic):
-    """With a broker: every ``task_resubmit_seconds``, when the broker queue is empty
-    (``backlog()`` is 0; ``None`` means unknown and counts as empty), publish again the
-    tasks pending for longer than that (:func:`resubmit_stale`). A backlog means workers
-    are busy or stopped and the broker holds the tasks: nothing to do."""
+    """With a broker, every ``task_resubmit_seconds``:
+
+    - publish again the tasks whose publish failed in this process (``unpublished()``):
+      the broker certainly does not hold them, so a backlog of other tasks, which could
+      last as long as the load does, does not hold them back;
+    - when the broker queue is empty (``backlog()`` is 0; ``None`` means unknown and
+      counts as empty), publish again the tasks pending for longer than that, wherever
+      they were submitted (:func:`resubmit_stale`). A backlog means workers are busy or
+      stopped and the broker holds the tasks: nothing more to do."""
 
     name = "vulcain-resubmit"
     what = "re-publish of stale pending tasks"
@@ -150,8 +155,24 @@ class ResubmitLoop(_Periodic):
         self._backlog = backlog
 
     def run_once(self) -> int:
+        published = self._publish_unpublished()
         waiting = self._backlog()
         if waiting:
-            return 0
+            return published
         older_than = utcnow() - timedelta(seconds=self._interval)
-        return len(resubmit_stale(self._db, self._queue, older_than))
+        return published + len(resubmit_stale(self._db, self._queue, older_than))
+
+    def _publish_unpublished(self) -> int:
+        """Submit again what this process failed to publish; stop at the first failure
+        (the broker is still unreachable: the rest wait for the next round)."""
+        published: list[int] = []
+        for task_id in self._queue.unpublished():
+            try:
+                self._queue.submit(task_id)
+            except Exception as error:
+                log.warning("task %s still cannot be published: %s", task_id, error)
+                break
+            published.append(task_id)
+        if published:
+            log.warning("published the tasks whose first publish had failed: %s", published)
+        return len(published)

@@ -46,6 +46,11 @@ class TaskQueue(ABC):
         """Tasks submitted and not yet taken by a worker, or ``None`` when unknown."""
         return None
 
+    def unpublished(self) -> list[int]:
+        """Tasks this queue could not take (a broker unreachable at that instant), to be
+        submitted again. Empty for queues that retry by themselves."""
+        return []
+
     def begin(self, work: InferenceWork) -> Begun | None:
         """Start an inference while its task is still being written, where tasks run in
         this process (then tell the result :meth:`Begun.written` or
