@@ -135,8 +135,9 @@ class Settings(BaseSettings):
     """Task threads of one ``vulcain worker``; 0 means ``max(workers, 2) * max_batch_size``,
     enough blocked tasks for the batcher to fill one batch while another runs forward."""
     task_resubmit_seconds: float = Field(default=120, gt=0)
-    """With a broker: a task still pending after this long while the broker queue is empty
-    is published again (its first publish failed); running a task twice is harmless.
+    """With a broker: every this long, a replica publishes again the tasks whose publish
+    failed on it, and a task still pending after this long while the broker queue is empty
+    is published again (its message was lost); running a task twice is harmless.
     In-process: a task that could not be queued (or whose run failed outside its own error
     handling) is submitted again after this long."""
     events_poll_seconds: float = Field(default=2.0, gt=0)
