@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,51 @@ def test_with_wait_one_request_answers_the_finished_task(http, networks):
     (tensor,) = task["data"]["tensors"]
     assert tensor["name"] == "out" and tensor["shape"] == tensor["dims"] == [1, 3, 16, 16]
     assert tensor["data"] == expected
+    assert http.get(f"/tasks/{task['id']}").json() == task
+
+
+def _stored(server: VulcainServer, task_id: int) -> tuple[str, bool]:
+    """The task's status in the server's database, and whether its request is stored."""
+    with sqlite3.connect(server.data_dir / "vulcain.db") as db:
+        (status,) = db.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        request = db.execute("SELECT 1 FROM inference_requests WHERE task_id = ?", (task_id,))
+        return status, request.fetchone() is not None
+
+
+def test_a_request_held_to_its_end_writes_its_task_once_ended_with_no_request(
+    server, http, networks
+):
+    body, _ = _body(3)
+    held = http.post(f"/networks/{networks['fast']}/inference", params={"wait": 30}, json=body)
+    assert held.json()["status"] == "success"
+    # Committed before the answer, already ended: no request kept to run it again.
+    assert _stored(server, held.json()["id"]) == ("success", False)
+    polled = http.post(f"/networks/{networks['fast']}/inference", json=body).json()["task_id"]
+    assert http.get(f"/tasks/{polled}", params={"wait": 30}).json()["status"] == "success"
+    assert _stored(server, polled)[1]  # accepted pending: its request is kept
+
+
+def test_a_request_held_past_its_wait_answers_its_pending_task_which_then_ends(
+    server, http, networks
+):
+    body, expected = _body(4)
+    held = http.post(f"/networks/{networks['slower']}/inference", params={"wait": 0.05}, json=body)
+    task = held.json()
+    assert task["status"] == "pending", task
+    assert _stored(server, task["id"]) == ("pending", True)
+    ended = http.get(f"/tasks/{task['id']}", params={"wait": 60}).json()
+    assert ended["status"] == "success", ended
+    assert ended["data"]["tensors"][0]["data"] == expected
+
+
+def test_a_held_inference_that_fails_answers_its_error_at_once(server, http, networks):
+    garbage = "data:image/*;base64," + base64.b64encode(b"not an image at all").decode()
+    body = {"inputs": [{"image": {"source": garbage}}], "output_tensors": ["out"]}
+    held = http.post(f"/networks/{networks['fast']}/inference", params={"wait": 30}, json=body)
+    task = held.json()
+    assert held.status_code == 200 and task["status"] == "error", task
+    assert "decode" in task["error"].lower() or "image" in task["error"].lower(), task
+    assert _stored(server, task["id"]) == ("error", False)
     assert http.get(f"/tasks/{task['id']}").json() == task
 
 

@@ -13,8 +13,10 @@ finished inference tasks are ever deleted (:func:`delete_finished_inferences`).
 Two kinds of writers share these rules:
 
 - the inference path (:class:`TaskWrites`): every inference writes two rows when it is
-  accepted and updates one when it ends; at hundreds per second the ORM's unit of work
-  (and even SQLAlchemy Core's statement execution) would cost several times the
+  accepted and updates one when it ends (one that ended while its request was held,
+  ``?wait``, is written once, already ended, with no request stored); at hundreds per
+  second the ORM's unit of work (and even SQLAlchemy Core's statement execution) would
+  cost several times the
   database's own work, so these few statements go straight to the driver, for SQLite
   (``sqlite3``) and PostgreSQL (``psycopg``), with values written the way SQLAlchemy
   reads them back (UTC dates, JSON text);
@@ -42,17 +44,32 @@ _PENDING, _INFERENCE = TaskStatus.PENDING.value, TaskKind.INFERENCE.value
 
 
 @dataclass(frozen=True)
+class Ended:
+    """How a task ended: ``data`` (JSON) on success, ``error`` otherwise."""
+
+    error: str | None
+    data: bytes | None
+    update_date: datetime
+
+    @property
+    def status(self) -> TaskStatus:
+        return TaskStatus.ERROR if self.error is not None else TaskStatus.SUCCESS
+
+
+@dataclass(frozen=True)
 class NewInference:
-    """An inference task to create, with its stored request. The network must still exist
-    when the task is written and, when ``public_id`` is set (the caller named the network
-    by its slug), still be published under that slug."""
+    """An inference task to create: pending, with its stored request (``body``), or
+    already ``ended``, with no request stored (it never runs again). The network must
+    still exist when the task is written and, when ``public_id`` is set (the caller named
+    the network by its slug), still be published under that slug."""
 
     account_id: int
     network_id: int
     public_id: str | None
     name: str
     create_date: datetime
-    body: bytes
+    body: bytes | None
+    ended: Ended | None = None
 
 
 @dataclass(frozen=True)
@@ -84,24 +101,33 @@ class TaskWrites:
             f"INSERT INTO inference_requests (task_id, body) VALUES ({mark}, {mark})"
         )
         data = f"{mark}::json" if self._postgres else mark
+        self._insert_ended = (
+            "INSERT INTO tasks (account_id, network_id, kind, name, status, error, data, "
+            f"create_date, update_date) VALUES ({mark}, {mark}, '{_INFERENCE}', {mark}, "
+            f"{mark}, {mark}, {data}, {mark}, {mark}) RETURNING id"
+        )
         self._finish = (
             f"UPDATE tasks SET status = {mark}, error = {mark}, data = {data}, "
             f"update_date = {mark} WHERE id = {mark} AND status = '{_PENDING}' RETURNING kind"
         )
 
     def insert_inferences(self, cursor: Any, tasks: Sequence[NewInference]) -> list[int | None]:
-        """Insert the tasks and their requests; the id of each, or ``None`` for a task
-        whose network is gone or no longer published under the slug it was named by
-        (nothing of it is left written)."""
-        rows = []
-        for task in tasks:
-            date = self._date(task.create_date)
-            rows.append((task.account_id, task.network_id, task.name, date, date))
-        ids = [int(row[0]) for row in self._each_returning(cursor, self._insert_task, rows)]
-        cursor.executemany(
-            self._insert_body,
-            [(task_id, task.body) for task_id, task in zip(ids, tasks, strict=True)],
-        )
+        """Insert the tasks, and the requests of the pending ones; the id of each, or
+        ``None`` for a task whose network is gone or no longer published under the slug it
+        was named by (nothing of it is left written)."""
+        ids = [0] * len(tasks)
+        pending = [index for index, task in enumerate(tasks) if task.ended is None]
+        ended = [index for index, task in enumerate(tasks) if task.ended is not None]
+        for sql, indexes, row in (
+            (self._insert_task, pending, self._pending_row),
+            (self._insert_ended, ended, self._ended_row),
+        ):
+            rows = [row(tasks[index]) for index in indexes]
+            for index, found in zip(indexes, self._each_returning(cursor, sql, rows), strict=True):
+                ids[index] = int(found[0])
+        if pending:
+            bodies = [(ids[index], tasks[index].body) for index in pending]
+            cursor.executemany(self._insert_body, bodies)
         published = self._networks(cursor, {task.network_id for task in tasks})
         kept: list[int | None] = []
         for task_id, task in zip(ids, tasks, strict=True):
@@ -121,6 +147,24 @@ class TaskWrites:
         marks = ", ".join([self._mark] * len(ordered))
         cursor.execute(f"SELECT id, public_id FROM networks WHERE id IN ({marks})", ordered)
         return {int(row[0]): row[1] for row in cursor.fetchall()}
+
+    def _pending_row(self, task: NewInference) -> tuple[Any, ...]:
+        date = self._date(task.create_date)
+        return (task.account_id, task.network_id, task.name, date, date)
+
+    def _ended_row(self, task: NewInference) -> tuple[Any, ...]:
+        ended = task.ended
+        assert ended is not None
+        return (
+            task.account_id,
+            task.network_id,
+            task.name,
+            ended.status.value,
+            ended.error,
+            ended.data.decode("utf-8") if ended.data is not None else None,
+            self._date(task.create_date),
+            self._date(ended.update_date),
+        )
 
     def finish(self, cursor: Any, ends: Sequence[TaskEnd]) -> list[TaskKind | None]:
         """Record each end while its task is still pending: the kind of each task written,
@@ -143,6 +187,8 @@ class TaskWrites:
     def _each_returning(self, cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> list[Any]:
         """The one row (or ``None``) that ``sql`` returns for each of ``rows``: in a single
         round trip on PostgreSQL, one statement after the other in SQLite's process."""
+        if not rows:
+            return []
         if not self._postgres:
             results = []
             for row in rows:

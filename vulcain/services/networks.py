@@ -41,6 +41,7 @@ from vulcain.tasks.queue import TaskQueue
 from vulcain.tasks.runner import NETWORK_GONE
 from vulcain.tasks.settle import on_loop
 from vulcain.tasks.store import TaskStore
+from vulcain.tasks.views import TaskView
 
 log = logging.getLogger(__name__)
 
@@ -239,15 +240,31 @@ class NetworkService:
         of inputs, output names the deployed network has, a failed deployment, image
         sizes), write its task and request durably, hand it to the queue; return the
         task id. Reads the database only for a network whose deployment has not ended."""
+        accepted = await self._infer(account, ref, request, None)
+        assert isinstance(accepted, int)
+        return accepted
+
+    async def infer_held(
+        self, account: Account, ref: int | str, request: InferenceRequest, seconds: float
+    ) -> int | TaskView:
+        """As :meth:`infer`, for a request held until its task ends (``?wait``): where the
+        engine runs in this process and the inference ends within ``seconds``, its task is
+        written once, already ended, and returned; otherwise the id of the task, written
+        pending as by :meth:`infer`, is."""
+        return await self._infer(account, ref, request, seconds)
+
+    async def _infer(
+        self, account: Account, ref: int | str, request: InferenceRequest, held: float | None
+    ) -> int | TaskView:
         check_image_sizes(request, self._settings.fetch_max_bytes)
         target = self._catalog.cached(account, ref)
         if target is not None:
             try:
-                return await self._accept(account, ref, request, target)
+                return await self._accept(account, ref, request, target, held=held)
             except NotFound:
                 self._catalog.forget(target.network.id)  # deleted or published anew since
         target = await anyio.to_thread.run_sync(self._catalog.load, account, ref)
-        return await self._accept(account, ref, request, target)
+        return await self._accept(account, ref, request, target, held=held)
 
     async def infer_recognition(
         self,
@@ -265,11 +282,15 @@ class NetworkService:
         target = self._catalog.cached_id(network_id)
         if target is not None:
             try:
-                return await self._accept(account, None, request, target, plan=plan, name=name)
+                accepted = await self._accept(account, None, request, target, plan=plan, name=name)
+                assert isinstance(accepted, int)
+                return accepted
             except NotFound:
                 self._catalog.forget(network_id)
         target = await anyio.to_thread.run_sync(self._catalog.load_id, network_id)
-        return await self._accept(account, None, request, target, plan=plan, name=name)
+        accepted = await self._accept(account, None, request, target, plan=plan, name=name)
+        assert isinstance(accepted, int)
+        return accepted
 
     async def _accept(
         self,
@@ -280,7 +301,8 @@ class NetworkService:
         *,
         plan: RecognitionPlan | None = None,
         name: str = "",
-    ) -> int:
+        held: float | None = None,
+    ) -> int | TaskView:
         check_request(target, request, outputs=plan is None)
         public_id = ref if isinstance(ref, str) else None
         # A public network by its slug, as it was asked.
@@ -290,6 +312,10 @@ class NetworkService:
         task = NewInference(account.id, target.network.id, public_id, name, created, body)
         work = InferenceWork(target.network, request, account.id, name, created, recognition=plan)
         begun = self._queue.begin(work)  # its images are decoded while the task is written
+        if begun is not None and held is not None:
+            ended = await begun.settle_within(task, held)
+            if ended is not None:
+                return ended
         loop = asyncio.get_running_loop()
         written: asyncio.Future[int] = loop.create_future()
         self._store.create_inference(task, on_loop(loop, written))

@@ -89,13 +89,18 @@ class TaskService:
             await self._live.wait(live, grace)
         return live.view()
 
+    def held_seconds(self, wait: float) -> float:
+        """How long a request asking to ``wait`` is held: capped by
+        ``settings.task_wait_max_seconds``, not at all while the server stops."""
+        if self._stopping:
+            return 0.0
+        return max(0.0, min(float(wait), self._settings.task_wait_max_seconds))
+
     async def wait(self, account: Account, task_id: int, timeout: float) -> TaskView:
         """The task once it is no longer pending, or as it is after ``timeout`` seconds
         (capped by ``settings.task_wait_max_seconds``). Woken by whoever finishes the task,
         no polling, no thread held while waiting."""
-        timeout = max(0.0, min(float(timeout), self._settings.task_wait_max_seconds))
-        if self._stopping:
-            timeout = 0.0
+        timeout = self.held_seconds(timeout)
         live = self._live_task(account, task_id)
         if live is not None and self._live is not None:
             await self._live.wait(live, timeout)

@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from vulcain.db.task_writes import NewInference
     from vulcain.tasks.payloads import InferenceWork
+    from vulcain.tasks.views import TaskView
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,10 @@ class TaskQueue(ABC):
 
 class Begun(Protocol):
     """An inference started before its task was written."""
+
+    async def settle_within(self, task: NewInference, seconds: float) -> TaskView | None:
+        """If it ends within ``seconds``, write ``task`` already ended and return it;
+        ``None`` otherwise (then write the task pending and call :meth:`written`)."""
 
     def written(self, task_id: int) -> None:
         """Its task is committed as ``task_id``."""

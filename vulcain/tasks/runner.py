@@ -8,11 +8,12 @@ are woken at once, the end is committed by the :class:`~vulcain.tasks.store.Task
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import partial
 
 from sqlalchemy import update
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from vulcain.db.database import Database
 from vulcain.db.models import InferenceRequestRow, NetworkRow, TaskRow, utcnow
-from vulcain.db.task_writes import TaskEnd, finish_task
+from vulcain.db.task_writes import Ended, NewInference, TaskEnd, finish_task
 from vulcain.errors import VulcainError
 from vulcain.inference.budget import ShuttingDown
 from vulcain.inference.engine import DeployResult, Engine, FramedOutputs, Outputs
@@ -34,8 +35,9 @@ from vulcain.tasks.events import TaskEvents
 from vulcain.tasks.live import LiveTask, LiveTasks
 from vulcain.tasks.payloads import InferenceWork, decode_request, network_spec
 from vulcain.tasks.results import encode_tensors
-from vulcain.tasks.settle import Settle, in_future
+from vulcain.tasks.settle import Settle, complete, in_future, on_loop
 from vulcain.tasks.store import TaskStore
+from vulcain.tasks.views import TaskView
 
 log = logging.getLogger(__name__)
 
@@ -126,25 +128,51 @@ class TaskRunner:
         outputs: Future[Outputs],
     ) -> None:
         """On the batcher's thread: encode the result once and record the end."""
+        ended = self._ended(task_id, work, outputs)
+        if ended is None:  # left pending, for the next start
+            if then is not None:
+                then(None)
+            return
+        self._end(task_id, live, data=ended.data, error=ended.error, then=then)
+
+    def _ended(
+        self, task_id: int | None, work: InferenceWork, outputs: Future[Outputs]
+    ) -> Ended | None:
+        """How the inference ended: its result encoded once, or the sentence of its error;
+        ``None`` when the engine stopped before running it (its task stays pending)."""
         try:
             error = outputs.exception()
-            if isinstance(error, ShuttingDown):  # left pending, for the next start
-                if then is not None:
-                    then(None)
-                return
-            if error is None:
-                started = time.perf_counter()
-                data = _task_data(work, outputs.result())
-                if self._metrics is not None:
-                    network = self._metrics.network(str(work.network.id))
-                    network.stages["encode"].observe(time.perf_counter() - started)
-                self._end(task_id, live, data=data, then=then)
-            else:
-                message = _message(task_id, error, work.request_id)
-                self._end(task_id, live, error=message, then=then)
+            if isinstance(error, ShuttingDown):
+                return None
+            if error is not None:
+                return Ended(_message(task_id, error, work.request_id), None, utcnow())
+            started = time.perf_counter()
+            data = _task_data(work, outputs.result())
+            if self._metrics is not None:
+                network = self._metrics.network(str(work.network.id))
+                network.stages["encode"].observe(time.perf_counter() - started)
+            return Ended(None, data, utcnow())
         except Exception as error:
-            message = _message(task_id, error, work.request_id)
-            self._end(task_id, live, error=message, then=then)
+            return Ended(_message(task_id, error, work.request_id), None, utcnow())
+
+    async def write_ended(self, task: NewInference, ended: Ended) -> TaskView:
+        """Write ``task`` already ended (see :meth:`InferenceRun.settle_within`); the task
+        as the API answers it once committed."""
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[int] = loop.create_future()
+        self._store.create_inference(replace(task, body=None, ended=ended), on_loop(loop, written))
+        task_id = await written
+        if self._metrics is not None:
+            self._metrics.tasks.labels(TaskKind.INFERENCE, ended.status).inc()
+        return TaskView(
+            task_id,
+            task.name,
+            ended.status,
+            ended.error,
+            ended.data,
+            task.create_date,
+            ended.update_date,
+        )
 
     def _end(
         self,
@@ -257,6 +285,8 @@ class InferenceRun:
         self._live: LiveTask | None = None
         self._outputs: Future[Outputs] | None = None
         self._dropped = False
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[Ended | None]] | None = None
+        """Set while :meth:`settle_within` waits for the outputs."""
 
     def progress(self, running: bool) -> None:
         """The engine's report (see :meth:`vulcain.inference.engine.Engine.submit`)."""
@@ -284,14 +314,53 @@ class InferenceRun:
         with self._lock:
             self._dropped = True
 
+    async def settle_within(self, task: NewInference, seconds: float) -> TaskView | None:
+        """Wait up to ``seconds`` for the inference to end, before its task is written.
+        If it does, write its task once, already ended, with no request stored (an answer
+        that carries the result needs no request to run again after a crash), and return
+        it. Otherwise return ``None``: the caller writes the task pending as usual, then
+        calls :meth:`written`. One request in ``?wait`` mode so costs one row written
+        instead of two rows and an update."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            outputs = self._outputs
+            if outputs is None:
+                future: asyncio.Future[Ended | None] = loop.create_future()
+                self._waiter = (loop, future)
+        if outputs is not None:
+            ended = self._runner._ended(None, self._work, outputs)
+        else:
+            timer = loop.call_later(max(0.0, seconds), complete, future, None)
+            try:
+                ended = await future
+            finally:
+                timer.cancel()
+                with self._lock:
+                    self._waiter = None
+        if ended is None:  # still running, or the engine stopping: written pending
+            return None
+        with self._lock:
+            self._dropped = True
+        return await self._runner.write_ended(task, ended)
+
     def outputs_done(self, outputs: Future[Outputs]) -> None:
         with self._lock:
             if self._dropped:
                 return
             if self._task_id is None:
-                self._outputs = outputs
-                return
-            task_id, live, then = self._task_id, self._live, self._then
+                self._outputs = outputs  # for :meth:`written`, should the waiter give up
+                waiter = self._waiter
+                if waiter is None:
+                    return
+            else:
+                task_id, live, then = self._task_id, self._live, self._then
+                waiter = None
+        if waiter is not None:  # encoded here, on the batcher's thread, not on the loop's
+            loop, future = waiter
+            loop.call_soon_threadsafe(
+                complete, future, self._runner._ended(None, self._work, outputs)
+            )
+            return
         self._runner._inference_done(task_id, self._work, live, then, outputs)
 
 
@@ -303,10 +372,13 @@ def _task_data(work: InferenceWork, outputs: Outputs) -> bytes:
     return recognition_data(work.recognition, outputs, framing)
 
 
-def _message(task_id: int, error: BaseException, request_id: str | None = None) -> str:
+def _message(task_id: int | None, error: BaseException, request_id: str | None = None) -> str:
     """The sentence a failed task stores: the user's error, or a pointer to the log."""
     if isinstance(error, VulcainError):
         return error.message
     extra = {"task_id": task_id, "request_id": request_id}
-    log.error("task %s failed", task_id, exc_info=error, extra=extra)
+    if task_id is None:  # held by ?wait, not written yet
+        log.error("an inference failed", exc_info=error, extra=extra)
+    else:
+        log.error("task %s failed", task_id, exc_info=error, extra=extra)
     return INTERNAL_ERROR

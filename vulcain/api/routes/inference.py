@@ -12,6 +12,7 @@ they were ever reached.
 from __future__ import annotations
 
 import math
+import time
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -27,8 +28,9 @@ from vulcain.api.responses import json_response
 from vulcain.api.tensors import NPY, NPZ, task_answer
 from vulcain.errors import BadRequest, NotFound
 from vulcain.logs import CURRENT_REQUEST
-from vulcain.schemas import Account, InferenceRequest, Task
+from vulcain.schemas import InferenceRequest, Task
 from vulcain.services import Services
+from vulcain.tasks.views import TaskView
 
 WAIT_INFERENCE = (
     "Hold the request until the task finishes, at most this many seconds (capped by "
@@ -82,20 +84,25 @@ async def infer(request: Request) -> Response:
     async with read_body(request, InferenceRequest) as body:
         inference = body.fields
     if wait is None:
-        return json_response({"task_id": await _infer(services, account, ref, inference)})
+        task_id = await services.networks.infer(account, ref, inference)
+        _observe(task_id, ref)
+        return json_response({"task_id": task_id})
     with services.tasks.waiting(account):  # refused before the task is created
-        task_id = await _infer(services, account, ref, inference)
-        return task_answer(request, await services.tasks.wait(account, task_id, wait))
+        held = services.tasks.held_seconds(wait)
+        began = time.monotonic()
+        answered = await services.networks.infer_held(account, ref, inference, held)
+        if isinstance(answered, TaskView):  # ended before its task was written
+            _observe(answered.id, ref)
+            return task_answer(request, answered)
+        _observe(answered, ref)
+        left = max(0.0, held - (time.monotonic() - began))
+        return task_answer(request, await services.tasks.wait(account, answered, left))
 
 
-async def _infer(
-    services: Services, account: Account, ref: int | str, inference: InferenceRequest
-) -> int:
-    task_id = await services.networks.infer(account, ref, inference)
+def _observe(task_id: int, ref: int | str) -> None:
     observed = CURRENT_REQUEST.get()
     if observed is not None:  # for the access log line
         observed.task_id, observed.network = task_id, str(ref)
-    return task_id
 
 
 async def get_task(request: Request) -> Response:
