@@ -1,13 +1,15 @@
 """SIGTERM stops a real ``vulcain serve`` gracefully, with inferences in flight.
 
-A slow network has a backlog far longer than a shutdown may take, and a client long-polls
-one of the queued tasks. After SIGTERM the server must exit promptly (the long-poll is
-answered at once, the backlog is not run), leave every answered task either finished
-(the forward passes running at the signal, with their results written) or pending (not
-started), none in error; after a restart on the same data every one succeeds.
+A slow network has a backlog far longer than a shutdown may take, a client long-polls
+one of the queued tasks and another holds a new inference with ``?wait``. After SIGTERM
+the server must exit promptly (both are answered at once, the backlog is not run), leave
+every answered task either finished (the forward passes running at the signal, with their
+results written) or pending (not started), none in error; after a restart on the same
+data every one succeeds.
 
-It fails when the engine runs its whole backlog before exiting, when a long-poll holds
-the shutdown, or when stopping writes errors (or half results) for unstarted work.
+It fails when the engine runs its whole backlog before exiting, when a long-poll or a
+held inference holds the shutdown, or when stopping writes errors (or half results) for
+unstarted work.
 """
 
 from __future__ import annotations
@@ -83,14 +85,24 @@ def test_sigterm_finishes_running_work_and_leaves_the_rest_pending(tmp_path):
                 task = waiting.get(f"/tasks/{task_ids[-1]}", params={"wait": 60}).json()
             answered.append((time.monotonic(), task))
 
+        held: list[tuple[float, dict]] = []
+
+        def held_inference() -> None:  # POST ?wait, queued behind the backlog
+            with first.http() as waiting:
+                task = waiting.post(url, params={"wait": 60}, json=_body(BACKLOG)).json()
+            held.append((time.monotonic(), task))
+
         poller = threading.Thread(target=long_poll)
+        holder = threading.Thread(target=held_inference)
         poller.start()
-        time.sleep(0.5)  # the long-poll is waiting
+        holder.start()
+        time.sleep(0.5)  # the long-poll and the held inference are waiting
         signalled = time.monotonic()
         first.process.terminate()
         first.process.wait(timeout=60)
         stopped_after = time.monotonic() - signalled
         poller.join(timeout=10)
+        holder.join(timeout=10)
 
     # uvicorn ends its graceful shutdown by raising the signal again, as a server should.
     assert first.process.returncode in (0, -signal.SIGTERM), first.log()[-3000:]
@@ -98,6 +110,9 @@ def test_sigterm_finishes_running_work_and_leaves_the_rest_pending(tmp_path):
     assert stopped_after < 15, f"stopping took {stopped_after:.1f} s"
     assert answered and answered[0][1]["status"] == "pending"
     assert answered[0][0] - signalled < 10, "the long-poll held the shutdown"
+    assert held and held[0][1]["status"] == "pending", held
+    assert held[0][0] - signalled < 10, "the held inference held the shutdown"
+    task_ids.append(held[0][1]["id"])
 
     left = _stored_statuses(first.data_dir, task_ids)
     assert set(left) <= {"success", "pending"}, left  # nothing half-written

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime
+from typing import Any
 
 from vulcain.db.models import utcnow
 from vulcain.schemas import TaskStatus
@@ -93,6 +94,9 @@ class LiveTasks:
         self._tasks: dict[int, LiveTask] = {}
         self._stored: OrderedDict[int, LiveTask] = OrderedDict()
         self._stored_bytes = 0
+        self._held: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = set()
+        """Requests held for an inference whose task is not written yet
+        (:meth:`vulcain.tasks.runner.InferenceRun.settle_within`): woken with ``None``."""
 
     def add(
         self, task_id: int, account_id: int, network_id: int, name: str, create_date: datetime
@@ -153,8 +157,19 @@ class LiveTasks:
             waiters = [waiter for task in self._tasks.values() for waiter in task._waiters]
             for task in self._tasks.values():
                 task._waiters = []
+            waiters += self._held
+            self._held = set()
         for loop, future in waiters:
             loop.call_soon_threadsafe(complete, future)
+
+    def hold(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+        """Have :meth:`wake_all` complete ``future`` (with ``None``) until :meth:`release`."""
+        with self._lock:
+            self._held.add((loop, future))
+
+    def release(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+        with self._lock:
+            self._held.discard((loop, future))
 
     async def wait(self, task: LiveTask, timeout: float) -> None:
         """Return once the task ended, or after ``timeout`` seconds."""

@@ -330,14 +330,19 @@ class InferenceRun:
         if outputs is not None:
             ended = self._runner._ended(None, self._work, outputs)
         else:
+            live_tasks = self._runner._live  # wakes it when the process stops
+            if live_tasks is not None:
+                live_tasks.hold(loop, future)
             timer = loop.call_later(max(0.0, seconds), complete, future, None)
             try:
                 ended = await future
             finally:
                 timer.cancel()
+                if live_tasks is not None:
+                    live_tasks.release(loop, future)
                 with self._lock:
                     self._waiter = None
-        if ended is None:  # still running, or the engine stopping: written pending
+        if ended is None:  # still running, the process stopping, or the engine: pending
             return None
         with self._lock:
             self._dropped = True
