@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 
 from tests.api.recognition_helpers import (
     API,
@@ -15,9 +16,11 @@ from tests.api.recognition_helpers import (
     create_version,
     deploy,
     labels,
+    png,
     recognise,
 )
 from tests.builders import onnx_channel_classifier, onnx_constant_outputs
+from vulcain.db.models import InferenceRequestRow, TaskRow
 
 SPECS = f"{API}/recognition/specs"
 VERSIONS = f"{API}/recognition/versions"
@@ -423,3 +426,35 @@ def test_classification_on_a_bbox_output_and_bad_inference_bodies(client, admin,
             body,
             answer.json(),
         )
+
+
+def _stored_requests(services) -> tuple[int, int]:
+    """How many tasks, and how many stored inference requests, the database holds."""
+    with services.db.session() as session:
+        tasks = session.scalar(select(func.count()).select_from(TaskRow))
+        requests = session.scalar(select(func.count()).select_from(InferenceRequestRow))
+    return tasks, requests
+
+
+def test_a_held_recognition_is_written_once_ended_and_a_bad_wait_creates_nothing(
+    client, admin, services, classifier
+):
+    network = deploy(client, admin, classifier)
+    spec = create_spec(client, admin, labels("a", "b", "c"))
+    create_version(client, admin, spec["id"], network, CLASSIFY)
+    tasks, requests = _stored_requests(services)
+    image = np.full((8, 8, 3), 200, np.uint8)
+
+    task = recognise(client, admin, f"specs/{spec['id']}", image)
+    assert task["status"] == "success", task
+    # One task more, already ended, and no copy of its request kept to run it again.
+    assert _stored_requests(services) == (tasks + 1, requests)
+    assert client.get(f"{API}/tasks/{task['id']}", headers=admin).json() == task
+
+    refused = client.post(
+        f"{API}/recognition/specs/{spec['id']}/inference?wait=soon",
+        headers=admin,
+        files={"inputs[0]image.source": ("image.png", png(image), "image/png")},
+    )
+    assert refused.status_code == 400 and "wait" in refused.json()["error"], refused.text
+    assert _stored_requests(services) == (tasks + 1, requests)  # nothing was created

@@ -273,24 +273,24 @@ class NetworkService:
         request: InferenceRequest,
         plan: RecognitionPlan,
         name: str,
-    ) -> int:
+        held: float | None = None,
+    ) -> int | TaskView:
         """Accept a recognition inference on network ``network_id``, which the caller may
         use through a version it may use (checked by the recognition service, so the
         network may be another account's). Its output names are not checked here: a
-        tensor the network lacks fails the task, as a tensor of the wrong shape does."""
+        tensor the network lacks fails the task, as a tensor of the wrong shape does.
+        With ``held`` seconds, as :meth:`infer_held`."""
         check_image_sizes(request, self._settings.fetch_max_bytes)
         target = self._catalog.cached_id(network_id)
         if target is not None:
             try:
-                accepted = await self._accept(account, None, request, target, plan=plan, name=name)
-                assert isinstance(accepted, int)
-                return accepted
+                return await self._accept(
+                    account, None, request, target, plan=plan, name=name, held=held
+                )
             except NotFound:
                 self._catalog.forget(network_id)
         target = await anyio.to_thread.run_sync(self._catalog.load_id, network_id)
-        accepted = await self._accept(account, None, request, target, plan=plan, name=name)
-        assert isinstance(accepted, int)
-        return accepted
+        return await self._accept(account, None, request, target, plan=plan, name=name, held=held)
 
     async def _accept(
         self,

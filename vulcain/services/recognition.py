@@ -41,6 +41,7 @@ from vulcain.services._recognition_rows import (
 from vulcain.services.networks import NetworkService
 from vulcain.services.pages import check_page
 from vulcain.services.publishing import PUBLIC_ID
+from vulcain.tasks.views import TaskView
 
 SPEC = "a recognition spec"
 
@@ -272,20 +273,29 @@ class RecognitionService:
     # ------------------------------------------------------------------ inference
 
     async def infer_spec(
-        self, account: Account, ref: int | str, body: RecognitionInferenceRequest
-    ) -> int:
-        """Run the spec's current version (a published spec's, for a slug)."""
+        self,
+        account: Account,
+        ref: int | str,
+        body: RecognitionInferenceRequest,
+        held: float | None = None,
+    ) -> int | TaskView:
+        """Run the spec's current version (a published spec's, for a slug). With ``held``
+        seconds, as :meth:`vulcain.services.networks.NetworkService.infer_held`."""
         version, outputs, name = await anyio.to_thread.run_sync(self._current_version, account, ref)
-        return await self._infer(account, version, outputs, body, name)
+        return await self._infer(account, version, outputs, body, name, held)
 
     async def infer_version(
-        self, account: Account, version_id: int, body: RecognitionInferenceRequest
-    ) -> int:
+        self,
+        account: Account,
+        version_id: int,
+        body: RecognitionInferenceRequest,
+        held: float | None = None,
+    ) -> int | TaskView:
         version, outputs = await anyio.to_thread.run_sync(
             self._version_and_outputs, account, version_id
         )
         name = f"recognition on version {version_id}"
-        return await self._infer(account, version, outputs, body, name)
+        return await self._infer(account, version, outputs, body, name, held)
 
     async def _infer(
         self,
@@ -294,7 +304,8 @@ class RecognitionService:
         outputs: list[SpecOutput],
         body: RecognitionInferenceRequest,
         name: str,
-    ) -> int:
+        held: float | None,
+    ) -> int | TaskView:
         steps = [PostProcessing.model_validate(step) for step in version.post_processings]
         plan = make_plan(
             outputs,
@@ -304,7 +315,7 @@ class RecognitionService:
         )
         request = InferenceRequest(inputs=body.inputs, output_tensors=plan.tensor_names())
         return await self._networks.infer_recognition(
-            account, version.network_id, request, plan, name
+            account, version.network_id, request, plan, name, held
         )
 
     def _current_version(

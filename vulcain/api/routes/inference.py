@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -28,7 +30,7 @@ from vulcain.api.responses import json_response
 from vulcain.api.tensors import NPY, NPZ, task_answer
 from vulcain.errors import BadRequest, NotFound
 from vulcain.logs import CURRENT_REQUEST
-from vulcain.schemas import InferenceRequest, Task
+from vulcain.schemas import Account, InferenceRequest, Task
 from vulcain.services import Services
 from vulcain.tasks.views import TaskView
 
@@ -87,16 +89,31 @@ async def infer(request: Request) -> Response:
         task_id = await services.networks.infer(account, ref, inference)
         _observe(task_id, ref)
         return json_response({"task_id": task_id})
-    with services.tasks.waiting(account):  # refused before the task is created
+    accept = partial(services.networks.infer_held, account, ref, inference)
+    task = await accept_held(services, account, wait, accept)
+    _observe(task.id, ref)
+    return task_answer(request, task)
+
+
+Accept = Callable[[float], Awaitable["int | TaskView"]]
+"""Accepts an inference held for at most the given seconds: its task, if it ended within
+them before its task was written, else the id of its task written pending."""
+
+
+async def accept_held(
+    services: Services, account: Account, wait: float, accept: Accept
+) -> TaskView:
+    """An inference accepted with ``?wait=``: counted among the account's held requests
+    (refused before anything is created past the limit), then answered once it ended or
+    the wait ran out, as a long-poll on its task would be."""
+    with services.tasks.waiting(account):
         held = services.tasks.held_seconds(wait)
         began = time.monotonic()
-        answered = await services.networks.infer_held(account, ref, inference, held)
+        answered = await accept(held)
         if isinstance(answered, TaskView):  # ended before its task was written
-            _observe(answered.id, ref)
-            return task_answer(request, answered)
-        _observe(answered, ref)
+            return answered
         left = max(0.0, held - (time.monotonic() - began))
-        return task_answer(request, await services.tasks.wait(account, answered, left))
+        return await services.tasks.wait(account, answered, left)
 
 
 def _observe(task_id: int, ref: int | str) -> None:

@@ -21,7 +21,7 @@ from vulcain.api.models import TaskCreated
 from vulcain.api.pagination import Page, PageParams, make_page, page_params
 from vulcain.api.reading import read_body
 from vulcain.api.responses import json_response, task_response
-from vulcain.api.routes.inference import wait_parameter
+from vulcain.api.routes.inference import accept_held, wait_parameter
 from vulcain.errors import BadRequest, NotFound
 from vulcain.recognition.schemas import (
     PublicSpec,
@@ -37,6 +37,7 @@ from vulcain.recognition.schemas import (
 )
 from vulcain.schemas import Account
 from vulcain.services import Services
+from vulcain.tasks.views import TaskView
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
@@ -311,11 +312,20 @@ def _inference_route(path: str, summary: str) -> Callable[[_Handler], _Handler]:
     )
 
 
-async def _answer(request: Request, services: Services, account: Account, task_id: int) -> Any:
+async def _answer(
+    request: Request,
+    services: Services,
+    account: Account,
+    infer: Callable[[float | None], Coroutine[Any, Any, int | TaskView]],
+) -> Any:
+    """``{task_id}``, or with ``?wait=`` the task once ended (``wait`` is read before
+    anything is created)."""
     wait = wait_parameter(request)
     if wait is None:
+        task_id = await infer(None)
+        assert isinstance(task_id, int)  # nothing is held without wait
         return json_response({"task_id": task_id})
-    return task_response(await services.tasks.wait(account, task_id, wait))
+    return task_response(await accept_held(services, account, wait, infer))
 
 
 async def _inference_body(request: Request) -> RecognitionInferenceRequest:
@@ -329,8 +339,8 @@ async def infer_spec(
 ) -> Any:
     ref = _spec_id(spec_id)
     body = await _inference_body(request)
-    task_id = await services.recognition.infer_spec(account, ref, body)
-    return await _answer(request, services, account, task_id)
+    infer = partial(services.recognition.infer_spec, account, ref, body)
+    return await _answer(request, services, account, infer)
 
 
 @_inference_route("/public/{public_id}/inference", "Recognise with a public spec")
@@ -338,8 +348,8 @@ async def infer_public_spec(
     public_id: str, request: Request, services: AppServices, account: CurrentAccount
 ) -> Any:
     body = await _inference_body(request)
-    task_id = await services.recognition.infer_spec(account, public_id, body)
-    return await _answer(request, services, account, task_id)
+    infer = partial(services.recognition.infer_spec, account, public_id, body)
+    return await _answer(request, services, account, infer)
 
 
 @_inference_route("/versions/{version_id}/inference", "Recognise with a version")
@@ -348,5 +358,5 @@ async def infer_version(
 ) -> Any:
     ref = _version_id(version_id)
     body = await _inference_body(request)
-    task_id = await services.recognition.infer_version(account, ref, body)
-    return await _answer(request, services, account, task_id)
+    infer = partial(services.recognition.infer_version, account, ref, body)
+    return await _answer(request, services, account, infer)
