@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
 from vulcain.db.database import Database
-from vulcain.db.models import AccountRow, InferenceRequestRow, TaskRow, utcnow
+from vulcain.db.models import AccountRow, InferenceRequestRow, NetworkRow, TaskRow, utcnow
 from vulcain.db.task_writes import (
+    Ended,
     NewInference,
     TaskEnd,
     TaskWrites,
@@ -180,3 +181,68 @@ def test_an_inference_whose_network_is_gone_is_not_written(db: Database, account
         connection.close()
     with db.session() as session:
         assert session.scalar(select(TaskRow.id).where(TaskRow.name == "orphan")) is None
+
+
+def _network(db: Database, account_id: int) -> int:
+    deploy = add_task(db, account_id, TaskKind.DEPLOY)
+    with db.session() as session:
+        row = NetworkRow(
+            account_id=account_id,
+            name="net",
+            metadata_={},
+            framework="onnx",
+            preprocessing={},
+            task_id=deploy,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_an_inference_written_ended_keeps_its_end_and_no_request(db: Database, account_id: int):
+    network_id = _network(db, account_id)
+    created, ended_at = utcnow(), utcnow() + timedelta(seconds=1)
+    tasks = [
+        NewInference(
+            account_id,
+            network_id,
+            None,
+            "held ok",
+            created,
+            None,
+            Ended(None, b'{"a": [1]}', ended_at),
+        ),
+        NewInference(account_id, network_id, None, "pending", created, b'{"inputs": []}'),
+        NewInference(
+            account_id,
+            network_id,
+            None,
+            "held bad",
+            created,
+            None,
+            Ended("no image", None, ended_at),
+        ),
+    ]
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        ids = TaskWrites(db.dialect).insert_inferences(cursor, tasks)
+        connection.commit()
+    finally:
+        connection.close()
+    assert all(isinstance(task_id, int) for task_id in ids) and len(set(ids)) == 3
+    rows = [read(db, task_id) for task_id in ids]
+    assert [row.name for row in rows] == ["held ok", "pending", "held bad"]  # in order
+    assert [row.status for row in rows] == [
+        TaskStatus.SUCCESS,
+        TaskStatus.PENDING,
+        TaskStatus.ERROR,
+    ]
+    assert rows[0].data == {"a": [1]} and rows[0].error is None
+    assert rows[2].error == "no image" and rows[2].data is None
+    assert rows[0].update_date > rows[0].create_date
+    with db.session() as session:
+        stored = session.scalars(
+            select(InferenceRequestRow.task_id).where(InferenceRequestRow.task_id.in_(ids))
+        )
+        assert list(stored) == [ids[1]]
