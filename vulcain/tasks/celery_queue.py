@@ -30,6 +30,12 @@ re-publish round hangs holding the cluster-wide lock, so no replica publishes st
 again and they stay pending."""
 
 
+MAX_UNPUBLISHED = 100_000
+"""Most ids of failed publishes a replica remembers (a few MB); past that, in a long
+outage, the rest are found by the re-publish of stale pending tasks once the broker
+queue is empty."""
+
+
 class CeleryQueue(TaskQueue):
     """Publishes task ids for ``vulcain worker`` processes; runs nothing itself. The broker
     keeps what it accepted across crashes and restarts, hence ``durable``."""
@@ -64,7 +70,8 @@ class CeleryQueue(TaskQueue):
             )
         except BaseException:
             with self._lock:
-                self._unpublished.add(task_id)
+                if len(self._unpublished) < MAX_UNPUBLISHED:
+                    self._unpublished.add(task_id)
             raise
         with self._lock:
             self._unpublished.discard(task_id)
