@@ -25,6 +25,7 @@ from tests.external import (
     services_required,
 )
 from vulcain.config import Settings
+from vulcain.db.database import Database
 from vulcain.schemas import Account
 from vulcain.services import Services
 
@@ -62,6 +63,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'vulcain.db'}"
     return request.getfixturevalue("postgres_database_url")
+
+
+@pytest.fixture(scope="module")
+def db(database_url: str) -> Iterator[Database]:
+    """``database_url`` migrated, for tests that read and write rows themselves."""
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.close()
 
 
 @pytest.fixture

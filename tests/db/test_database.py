@@ -10,14 +10,6 @@ from vulcain.db.database import Database, advisory_lock
 from vulcain.db.models import AccountRow, TaskRow
 
 
-@pytest.fixture(scope="module")
-def db(database_url: str):
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.close()
-
-
 def test_migrations_create_every_table_and_run_twice(db: Database):
     db.migrate()
     tables = set(inspect(db.engine).get_table_names())

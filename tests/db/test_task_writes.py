@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
+from tests.rows import add_network_row
 from vulcain.db.database import Database
-from vulcain.db.models import AccountRow, InferenceRequestRow, NetworkRow, TaskRow, utcnow
+from vulcain.db.models import AccountRow, InferenceRequestRow, TaskRow, utcnow
 from vulcain.db.task_writes import (
     Ended,
     NewInference,
@@ -25,14 +26,6 @@ from vulcain.db.task_writes import (
 from vulcain.schemas import TaskKind, TaskStatus
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def db(database_url: str):
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.close()
 
 
 @pytest.fixture
@@ -183,24 +176,9 @@ def test_an_inference_whose_network_is_gone_is_not_written(db: Database, account
         assert session.scalar(select(TaskRow.id).where(TaskRow.name == "orphan")) is None
 
 
-def _network(db: Database, account_id: int) -> int:
-    deploy = add_task(db, account_id, TaskKind.DEPLOY)
-    with db.session() as session:
-        row = NetworkRow(
-            account_id=account_id,
-            name="net",
-            metadata_={},
-            framework="onnx",
-            preprocessing={},
-            task_id=deploy,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
-
-
 def test_an_inference_written_ended_keeps_its_end_and_no_request(db: Database, account_id: int):
-    network_id = _network(db, account_id)
+    with db.session() as session:
+        network_id = add_network_row(session, account_id)
     created, ended_at = utcnow(), utcnow() + timedelta(seconds=1)
     tasks = [
         NewInference(

@@ -4,43 +4,17 @@ with it; an account's specs go with the account."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
+from tests.rows import add_network_row
 from vulcain.db.database import Database
 from vulcain.db.models import (
     AccountRow,
     NetworkRow,
     RecognitionSpecRow,
     RecognitionVersionRow,
-    TaskRow,
 )
 from vulcain.services._recognition_rows import detach_network
-
-
-@pytest.fixture(scope="module")
-def db(database_url: str):
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.close()
-
-
-def _network(session, account_id: int) -> int:
-    task = TaskRow(account_id=account_id, kind="deploy", name="deploy")
-    session.add(task)
-    session.flush()
-    network = NetworkRow(
-        account_id=account_id,
-        name="n",
-        metadata_={},
-        framework="onnx",
-        preprocessing={},
-        task_id=task.id,
-    )
-    session.add(network)
-    session.flush()
-    return network.id
 
 
 def test_detach_network_and_cascades(db: Database, request):
@@ -49,7 +23,7 @@ def test_detach_network_and_cascades(db: Database, request):
         account = AccountRow(name=name, app_id=f"{name}-app", api_key_hash=name.ljust(64, "x"))
         session.add(account)
         session.flush()
-        doomed, kept = _network(session, account.id), _network(session, account.id)
+        doomed, kept = add_network_row(session, account.id), add_network_row(session, account.id)
         spec = RecognitionSpecRow(account_id=account.id, name="s", metadata_={}, outputs=[])
         other_spec = RecognitionSpecRow(account_id=account.id, name="t", metadata_={}, outputs=[])
         session.add_all([spec, other_spec])
